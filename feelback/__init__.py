@@ -1,0 +1,1 @@
+"""Feelback core: settings, domain vocabulary, control-plane models and the CLI."""

@@ -1,0 +1,3 @@
+from feelback.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""The ``feelback`` command: the only place that knows every part of the stack."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from feelback.log import configure_logging
+from feelback.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Feelback: feedback signals on ClickHouse.", no_args_is_help=True, add_completion=False)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def warehouse(
+    data_dir: Optional[Path] = typer.Option(None, help="chDB data directory (default: FEELBACK_WAREHOUSE_DATA_DIR or .feelback/clickhouse)."),
+) -> None:
+    """Run the local ClickHouse server (HTTP and native TCP on loopback) on chDB."""
+    from warehouse.local_server.engine import DataDirectoryBusy
+    from warehouse.local_server.server import LocalServer
+
+    settings = settings_or_exit()
+    target = settings.clickhouse
+    if not target.is_loopback:
+        fail(f"FEELBACK_CLICKHOUSE_URL={target.url} is not a loopback address; the local server only binds to 127.0.0.1")
+    try:
+        server = LocalServer(data_dir or settings.warehouse_dir, "127.0.0.1", target.http_port, target.native_port, target.password)
+    except DataDirectoryBusy as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot listen on 127.0.0.1 ports {target.http_port}/{target.native_port}: {exc.strerror or exc}")
+    typer.echo(
+        f"ClickHouse {server.engine.version} (chDB) on {server.engine.data_dir}\n"
+        f"  HTTP   http://127.0.0.1:{target.http_port}\n"
+        f"  native tcp://127.0.0.1:{target.native_port}",
+        err=True,
+    )
+    server.run_until_signal()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the warehouse and control-plane migrations that are not applied yet."""
+    settings = settings_or_exit()
+    for line in apply_migrations(settings):
+        typer.echo(line)
+
+
+def apply_migrations(settings: Settings) -> list[str]:
+    """Bring the warehouse and the control-plane DB to the newest schema; one line per step taken."""
+    from warehouse.client import get_client
+    from warehouse.migrations import MigrationError, migrate
+
+    try:
+        client = get_client(settings)
+    except Exception as exc:  # clickhouse-connect raises several types for an unreachable server
+        fail(f"cannot reach ClickHouse at {settings.clickhouse.http_url}: {exc}")
+    try:
+        applied = migrate(client)
+    except MigrationError as exc:
+        fail(str(exc))
+    lines = [f"warehouse: applied {m.version:04d}_{m.name}" for m in applied] or ["warehouse: up to date"]
+    try:
+        from feelback.control_plane.migrations import upgrade_control_plane
+    except ImportError:
+        return lines
+    lines.append(f"control plane: {upgrade_control_plane(settings)}")
+    return lines
+
+
+@app.command()
+def up() -> None:
+    """Run the embedded stack: the local ClickHouse server, the API and Dagster, until Ctrl-C."""
+    from feelback.stack import run_stack
+
+    settings = settings_or_exit()
+    sys.exit(run_stack(settings, apply_migrations))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,170 @@
+"""One typed settings object for every process, read from ``FEELBACK_*`` environment variables.
+
+Defaults run the embedded stack with all state under ``.feelback/`` in the working directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "FEELBACK_"
+
+CLICKHOUSE_SCHEMES = {"http": (8123, 9000), "https": (8443, 9440)}
+DATABASE_SCHEMES = ("sqlite", "postgresql")
+SMTP_SCHEMES = ("file", "smtp", "smtps")
+
+
+class SettingsError(ValueError):
+    """A setting has a value Feelback cannot use; the message names the variable and the value."""
+
+
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """Where ClickHouse is, parsed from ``FEELBACK_CLICKHOUSE_URL``.
+
+    The URL names the HTTP interface; the native TCP port rides along as the ``native_port``
+    query parameter (default 9000, or 9440 over TLS), as clients such as dlt need both.
+    """
+
+    url: str
+    secure: bool
+    host: str
+    http_port: int
+    native_port: int
+    user: str
+    password: str
+    database: str
+
+    @property
+    def http_url(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.host}:{self.http_port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
+
+
+def _port(value: str | int | None, default: int, what: str) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {value!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{what} {port} is out of range 1-65535")
+    return port
+
+
+def parse_clickhouse_url(url: str) -> ClickHouseTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in CLICKHOUSE_SCHEMES:
+        raise ValueError(f"unknown scheme {parts.scheme or '(none)'!r}, expected one of: {', '.join(CLICKHOUSE_SCHEMES)}")
+    if not parts.hostname:
+        raise ValueError("no host")
+    http_default, native_default = CLICKHOUSE_SCHEMES[parts.scheme]
+    try:
+        raw_port = parts.port
+    except ValueError:
+        raise ValueError(f"port {parts.netloc.rsplit(':', 1)[-1]!r} is not a number in range 1-65535") from None
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"native_port"}
+    if unknown:
+        raise ValueError(f"unknown query parameter(s) {', '.join(sorted(unknown))}; only native_port is understood")
+    return ClickHouseTarget(
+        url=url,
+        secure=parts.scheme == "https",
+        host=parts.hostname,
+        http_port=_port(raw_port, http_default, "port"),
+        native_port=_port(query.get("native_port", [None])[0], native_default, "native_port"),
+        user=unquote(parts.username or "default"),
+        password=unquote(parts.password or ""),
+        database=parts.path.strip("/") or "default",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    home: Path = Path(".feelback")
+    clickhouse_url: str = "http://default:@127.0.0.1:8123/default?native_port=9000"
+    database_url: str = ""
+    smtp_url: str = ""
+    # Data directory of the embedded local ClickHouse server (chDB); empty means <home>/clickhouse.
+    warehouse_data_dir: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_port: int = 3000
+    log_level: str = "warning"
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _check_clickhouse_url(cls, value: str) -> str:
+        parse_clickhouse_url(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value:
+            scheme = urlsplit(value).scheme.split("+", 1)[0]
+            if scheme not in DATABASE_SCHEMES:
+                raise ValueError(f"unknown scheme {scheme or '(none)'!r}, expected one of: {', '.join(DATABASE_SCHEMES)}")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in SMTP_SCHEMES:
+                raise ValueError(f"unknown scheme {parts.scheme or '(none)'!r}, expected one of: {', '.join(SMTP_SCHEMES)}")
+            try:
+                parts.port
+            except ValueError:
+                raise ValueError("port is not a number in range 1-65535") from None
+        return value
+
+    @field_validator("api_port", "dagster_port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        return _port(value, value, "port")
+
+    @property
+    def clickhouse(self) -> ClickHouseTarget:
+        return parse_clickhouse_url(self.clickhouse_url)
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse_data_dir or self.home / "clickhouse"
+
+    @property
+    def control_db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'control.db').as_posix()}"
+
+    @property
+    def outbox_url(self) -> str:
+        return self.smtp_url or f"file://{(self.home / 'outbox').resolve().as_posix()}"
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; a bad value raises SettingsError naming variable and value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{ENV_PREFIX}{field.upper()}={error.get('input')!s}: {reason}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

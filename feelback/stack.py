@@ -1,0 +1,153 @@
+"""``feelback up``: start, supervise and stop the processes of the embedded stack together.
+
+Each part runs as its own process, exactly as in production (where each is a container pointed at
+real servers by the URLs in the settings); this module only starts them in order, waits until each
+answers, applies migrations, prints the URLs and stops everything when one exits or on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import typer
+
+from feelback.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass
+class Part:
+    name: str
+    command: list[str]
+    ready_url: str
+    urls: dict[str, str]
+    env: dict[str, str] | None = None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status < 500
+    except Exception:
+        return False
+
+
+def parts_of(settings: Settings) -> list[Part]:
+    python = sys.executable
+    target = settings.clickhouse
+    parts = []
+    if target.is_loopback:
+        parts.append(
+            Part(
+                "warehouse",
+                [python, "-m", "feelback", "warehouse"],
+                f"http://127.0.0.1:{target.http_port}/ping",
+                {"ClickHouse HTTP": target.http_url, "ClickHouse native": f"tcp://{target.host}:{target.native_port}"},
+            )
+        )
+    if (ROOT / "ingest_api" / "app.py").exists():
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        parts.append(
+            Part(
+                "api",
+                [python, "-m", "uvicorn", "ingest_api.app:create_app", "--factory", "--host", settings.api_host,
+                 "--port", str(settings.api_port), "--log-level", settings.log_level],
+                f"{api}/healthz",
+                {"API": api, "API docs": f"{api}/docs"},
+            )
+        )
+    if (ROOT / "workspace.yaml").exists():
+        dagster_home = (settings.home / "dagster").resolve()
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        env = {"DAGSTER_HOME": str(dagster_home)}
+        parts.append(
+            Part(
+                "dagster",
+                [python, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+                 "-p", str(settings.dagster_port)],
+                f"http://127.0.0.1:{settings.dagster_port}/server_info",
+                {"Dagster": f"http://127.0.0.1:{settings.dagster_port}"},
+                env,
+            )
+        )
+    return parts
+
+
+def _wait_ready(part: Part, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{part.name} exited with code {process.returncode} before it was ready")
+        if _answers(part.ready_url):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{part.name} did not answer at {part.ready_url} within {timeout:.0f} s")
+
+
+def _stop(processes: list[tuple[Part, subprocess.Popen]]) -> None:
+    for _, process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for part, process in reversed(processes):
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _echo_all(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
+
+
+def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> int:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    processes: list[tuple[Part, subprocess.Popen]] = []
+    stopping = False
+
+    def request_stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    parts = parts_of(settings)
+    try:
+        if not parts or parts[0].name != "warehouse":
+            _echo_all(migrate(settings))
+        for part in parts:
+            env = {**os.environ, **(part.env or {})}
+            process = subprocess.Popen(part.command, cwd=os.getcwd(), env=env, start_new_session=True)
+            processes.append((part, process))
+            _wait_ready(part, process, timeout=120)
+            if part.name == "warehouse":
+                _echo_all(migrate(settings))
+        typer.echo("Feelback is up:")
+        for part, _ in processes:
+            for label, url in part.urls.items():
+                typer.echo(f"  {label:<18} {url}")
+        typer.echo("Ctrl-C stops everything.")
+        while not stopping:
+            for part, process in processes:
+                if process.poll() is not None:
+                    typer.echo(f"error: {part.name} exited with code {process.returncode}; stopping the stack", err=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    finally:
+        _stop(processes)

@@ -1,0 +1,55 @@
+"""Session-wide test environment: all state in a temporary FEELBACK_HOME, one local ClickHouse server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.servers import WarehouseServer
+
+_HOME = Path(tempfile.mkdtemp(prefix="feelback-test-"))
+_WAREHOUSE = WarehouseServer(data_dir=_HOME / "clickhouse")
+
+# Set before any test module imports settings, so every component reads the test environment.
+os.environ["FEELBACK_HOME"] = str(_HOME)
+os.environ["FEELBACK_CLICKHOUSE_URL"] = _WAREHOUSE.url
+os.environ["FEELBACK_WAREHOUSE_DATA_DIR"] = str(_WAREHOUSE.data_dir)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _WAREHOUSE.process is not None and _WAREHOUSE.process.poll() is None:
+        _WAREHOUSE.stop()
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server() -> WarehouseServer:
+    """The shared local ClickHouse server, started once, with the raw schema migrated."""
+    from feelback.settings import get_settings
+    from warehouse.client import get_client
+    from warehouse.migrations import migrate
+
+    if _WAREHOUSE.process is None:
+        _WAREHOUSE.start()
+        get_settings.cache_clear()
+        migrate(get_client())
+    return _WAREHOUSE
+
+
+@pytest.fixture(scope="session")
+def feelback_home() -> Path:
+    return _HOME
+
+
+@pytest.fixture()
+def ch(clickhouse_server):
+    """A clickhouse-connect client on the shared server."""
+    from warehouse.client import get_client
+
+    client = get_client()
+    yield client
+    client.close()

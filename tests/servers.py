@@ -1,0 +1,80 @@
+"""Real servers for the tests: the local ClickHouse server as a subprocess, on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class WarehouseServer:
+    """One ``feelback warehouse`` process; ``start``/``stop`` may be called again on the same data directory."""
+
+    data_dir: Path
+    password: str = "test-secret"
+    host: str = "127.0.0.1"
+    http_port: int = field(default_factory=free_port)
+    native_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://default:{self.password}@{self.host}:{self.http_port}/default?native_port={self.native_port}"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "FEELBACK_CLICKHOUSE_URL": self.url, "FEELBACK_WAREHOUSE_DATA_DIR": str(self.data_dir)}
+
+    def spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "feelback", "warehouse"],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def start(self, timeout: float = 60) -> "WarehouseServer":
+        self.process = self.spawn()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"warehouse exited with {self.process.returncode}: {self.process.stderr.read()}")
+            try:
+                with urllib.request.urlopen(f"http://{self.host}:{self.http_port}/ping", timeout=1) as response:
+                    if response.read() == b"Ok.\n":
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError(f"warehouse did not answer /ping within {timeout} s")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> float:
+        """Stop the server with ``sig``; return how many seconds it took to exit."""
+        assert self.process is not None
+        began = time.monotonic()
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.process.stdout.close()
+            self.process.stderr.close()
+        return time.monotonic() - began

@@ -1,0 +1,1 @@
+"""ClickHouse: the client factory, raw-schema migrations and the local server on chDB."""

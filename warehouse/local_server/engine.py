@@ -1,0 +1,211 @@
+"""Ownership of the one chDB engine of a data directory, and connections to it.
+
+chDB is ClickHouse's engine in-process, and only one process at a time may open a data
+directory. ``Engine`` takes an exclusive lock on the directory (so a second server fails at once
+with a clear message), keeps the engine open, and hands out ``EngineConnection``s: a pool for
+one-off requests and one connection per client session, because chDB keeps session state
+(``SET``, temporary tables, current database) per connection, as ClickHouse keeps it per session.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from chdb.state.sqlitelike import Connection
+
+from warehouse.local_server.errors import SESSION_IS_LOCKED, SESSION_NOT_FOUND, ClickHouseError
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDLE_POOL_SIZE = 32
+
+
+class DataDirectoryBusy(RuntimeError):
+    pass
+
+
+def _setting_literal(value: str) -> str:
+    if _NUMBER.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class EngineConnection:
+    """One chDB connection; remembers which settings requests applied so the next can undo them."""
+
+    def __init__(self, path: str):
+        self._conn = Connection(path)
+        self._applied: dict[str, str] = {}
+        self.broken = False
+
+    def apply_settings(self, wanted: dict[str, str]) -> None:
+        """Make exactly ``wanted`` the request-level settings, resetting those of earlier requests."""
+        assignments = [
+            f"{name} = {_setting_literal(value)}" for name, value in wanted.items() if self._applied.get(name) != value
+        ]
+        assignments += [f"{name} = DEFAULT" for name in self._applied if name not in wanted]
+        if not assignments:
+            return
+        for name in wanted:
+            if not _SETTING_NAME.match(name):
+                raise ClickHouseError(115, f"Unknown setting '{name}'. (UNKNOWN_SETTING)")
+        try:
+            self._conn.query("SET " + ", ".join(assignments), "TSV")
+        except Exception as exc:
+            self.broken = True
+            raise ClickHouseError.from_engine(exc) from None
+        self._applied = dict(wanted)
+
+    def query(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> bytes:
+        try:
+            return self._conn.query(sql, fmt, params=params or None).bytes()
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
+    def stream(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> Iterator[bytes]:
+        """Run a query and yield its output chunk by chunk (one engine block per chunk)."""
+        try:
+            result = self._conn.send_query(sql, fmt, params=params or None)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        try:
+            while True:
+                try:
+                    chunk = result.fetch()
+                except Exception as exc:
+                    raise ClickHouseError.from_engine(exc) from None
+                if chunk is None:
+                    return
+                yield chunk.bytes()
+        finally:
+            try:
+                result.close()
+            except Exception:
+                pass
+
+    def insert(self, head: str, fmt: str, chunks) -> int:
+        """Stream ``chunks`` of ``fmt``-encoded data into ``head`` (``INSERT INTO t (cols)``); returns rows written."""
+        try:
+            inserter = self._conn.send_insert(head, fmt)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        try:
+            for chunk in chunks:
+                if chunk:
+                    inserter.append(chunk)
+            return inserter.finish().rows_written
+        except ClickHouseError:
+            inserter.cancel()
+            raise
+        except Exception as exc:
+            try:
+                inserter.cancel()
+            except Exception:
+                pass
+            raise ClickHouseError.from_engine(exc) from None
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass
+class _Session:
+    connection: EngineConnection
+    timeout: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class Engine:
+    """The chDB engine of one data directory, owned by this process until ``close``."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir).resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.data_dir / ".server.lock", "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "another process"
+            self._lock_file.close()
+            raise DataDirectoryBusy(
+                f"another Feelback warehouse server (pid {holder}) holds {self.data_dir}; stop it or use another data directory"
+            ) from None
+        self._lock_file.truncate(0)
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+        self._path = str(self.data_dir)
+        self._primary = EngineConnection(self._path)
+        self.version = self._primary.query("SELECT version()", "TSV").decode().strip()
+        self.timezone = self._primary.query("SELECT timezone()", "TSV").decode().strip()
+        self._idle: list[EngineConnection] = []
+        self._sessions: dict[str, _Session] = {}
+        self._guard = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def connection(
+        self, session_id: str | None = None, session_timeout: float = 60.0, session_check: bool = False
+    ) -> Iterator[EngineConnection]:
+        if session_id:
+            with self._session(session_id, session_timeout, session_check) as conn:
+                yield conn
+            return
+        with self._guard:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or EngineConnection(self._path)
+        try:
+            yield conn
+        finally:
+            with self._guard:
+                keep = not conn.broken and not self._closed and len(self._idle) < IDLE_POOL_SIZE
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    @contextmanager
+    def _session(self, session_id: str, timeout: float, check: bool) -> Iterator[EngineConnection]:
+        with self._guard:
+            self._expire_sessions()
+            session = self._sessions.get(session_id)
+            if session is None:
+                if check:
+                    raise ClickHouseError.raised(SESSION_NOT_FOUND, f"Session {session_id} not found")
+                session = self._sessions[session_id] = _Session(EngineConnection(self._path), timeout)
+            if not session.lock.acquire(blocking=False):
+                raise ClickHouseError.raised(SESSION_IS_LOCKED, f"Session {session_id} is locked by a concurrent client")
+        try:
+            session.timeout = timeout
+            yield session.connection
+        finally:
+            session.last_used = time.monotonic()
+            session.lock.release()
+
+    def _expire_sessions(self) -> None:
+        now = time.monotonic()
+        for key, session in list(self._sessions.items()):
+            if now - session.last_used > session.timeout and not session.lock.locked():
+                del self._sessions[key]
+                session.connection.close()
+
+    def close(self) -> None:
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            connections = self._idle + [s.connection for s in self._sessions.values()]
+            self._idle, self._sessions = [], {}
+        for conn in connections:
+            conn.close()
+        self._primary.close()
+        self._lock_file.close()
