@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import WarehouseServer
+from warehouse.local_server.process import ServerProcess
 
 _HOME = Path(tempfile.mkdtemp(prefix="feelback-test-"))
-_WAREHOUSE = WarehouseServer(data_dir=_HOME / "clickhouse")
+_WAREHOUSE = ServerProcess(data_dir=_HOME / "clickhouse")
 
 # Set before any test module imports settings, so every component reads the test environment.
 os.environ["FEELBACK_HOME"] = str(_HOME)
@@ -27,7 +27,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def clickhouse_server() -> WarehouseServer:
+def clickhouse_server() -> ServerProcess:
     """The shared local ClickHouse server, started once, with the raw schema migrated."""
     from feelback.settings import get_settings
     from warehouse.client import get_client

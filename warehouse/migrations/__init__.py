@@ -22,7 +22,7 @@ LEDGER_DDL = (
     (
         version     UInt32,
         name        String,
-        checksum    FixedString(64),
+        checksum    String,
         applied_at  DateTime64(3, 'UTC') DEFAULT now64(3)
     )
     ENGINE = ReplacingMergeTree

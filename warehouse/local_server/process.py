@@ -1,4 +1,4 @@
-"""Real servers for the tests: the local ClickHouse server as a subprocess, on free loopback ports."""
+"""The local ClickHouse server as a child process on free loopback ports (for tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -22,7 +21,7 @@ def free_port() -> int:
 
 
 @dataclass
-class WarehouseServer:
+class ServerProcess:
     """One ``feelback warehouse`` process; ``start``/``stop`` may be called again on the same data directory."""
 
     data_dir: Path
@@ -43,13 +42,12 @@ class WarehouseServer:
         return subprocess.Popen(
             [sys.executable, "-m", "feelback", "warehouse"],
             env=self.env(),
-            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
 
-    def start(self, timeout: float = 60) -> "WarehouseServer":
+    def start(self, timeout: float = 60) -> "ServerProcess":
         self.process = self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
