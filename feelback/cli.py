@@ -8,10 +8,12 @@ from typing import Optional
 
 import typer
 
+from feelback.cli_project import project_app
 from feelback.log import configure_logging
 from feelback.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Feelback: feedback signals on ClickHouse.", no_args_is_help=True, add_completion=False)
+app.add_typer(project_app, name="project")
 
 
 def settings_or_exit() -> Settings:
@@ -78,10 +80,8 @@ def apply_migrations(settings: Settings) -> list[str]:
     except MigrationError as exc:
         fail(str(exc))
     lines = [f"warehouse: applied {m.version:04d}_{m.name}" for m in applied] or ["warehouse: up to date"]
-    try:
-        from feelback.control_plane.migrations import upgrade_control_plane
-    except ImportError:
-        return lines
+    from feelback.control_plane.db import upgrade_control_plane
+
     lines.append(f"control plane: {upgrade_control_plane(settings)}")
     return lines
 

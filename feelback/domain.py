@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SignalType(StrEnum):
@@ -77,10 +77,21 @@ MAX_MESSAGE_MAX_LENGTH = 20000
 MAX_EDIT_WINDOW_SECONDS = 30 * 86400
 DEFAULT_EDIT_WINDOW_SECONDS = 3600
 MAX_CONTACT_EMAIL_LENGTH = 254
+MAX_REACTIONS = 50
 
 Polarity = Literal[-1, 0, 1]
 _KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,39}$"
 _KEY_RULE = "1 to 40 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+
+
+def check_key(value: str) -> str:
+    """Keys of content sets, reactions, tags and form fields: short, lowercase, URL- and SQL-safe."""
+    if not re.fullmatch(_KEY_PATTERN, value):
+        raise ValueError(f"must be {_KEY_RULE}")
+    return value
+
+
+Key = Annotated[str, AfterValidator(check_key)]
 
 
 class _Config(BaseModel):
@@ -88,7 +99,7 @@ class _Config(BaseModel):
 
 
 class Reaction(_Config):
-    key: Annotated[str, Field(pattern=_KEY_PATTERN, description=_KEY_RULE)]
+    key: Key
     emoji: Annotated[str, Field(min_length=1, max_length=16)]
     polarity: Polarity = 0
 
@@ -124,11 +135,14 @@ class RatingConfig(_Config):
 
 
 class ReactionConfig(_Config):
-    reactions: Annotated[tuple[Reaction, ...], Field(min_length=1, max_length=50)] = DEFAULT_REACTIONS
+    reactions: tuple[Reaction, ...] = DEFAULT_REACTIONS
 
     @field_validator("reactions")
     @classmethod
     def _unique(cls, reactions: tuple[Reaction, ...]) -> tuple[Reaction, ...]:
+        # Checked here rather than with min/max_length, which also fire when an item is invalid.
+        if not 1 <= len(reactions) <= MAX_REACTIONS:
+            raise ValueError(f"must list from 1 to {MAX_REACTIONS} reactions")
         for attribute in ("key", "emoji"):
             seen: set[str] = set()
             for reaction in reactions:
@@ -140,14 +154,14 @@ class ReactionConfig(_Config):
 
 
 class FormField(_Config):
-    name: Annotated[str, Field(pattern=_KEY_PATTERN, description=_KEY_RULE)]
+    name: Key
     label: Annotated[str, Field(max_length=200)] = ""
     required: bool = False
     max_length: Annotated[int, Field(ge=1, le=2000)] = 500
 
 
 class MessageConfig(_Config):
-    tags: Annotated[tuple[Annotated[str, Field(pattern=_KEY_PATTERN)], ...], Field(max_length=50)] = DEFAULT_MESSAGE_TAGS
+    tags: Annotated[tuple[Key, ...], Field(max_length=50)] = DEFAULT_MESSAGE_TAGS
     form_fields: Annotated[tuple[FormField, ...], Field(max_length=20)] = ()
     max_length: Annotated[int, Field(ge=1, le=MAX_MESSAGE_MAX_LENGTH)] = DEFAULT_MESSAGE_MAX_LENGTH
 
@@ -209,7 +223,7 @@ class ContentSetRules(BaseModel):
 
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
-    key: Annotated[str, Field(pattern=_KEY_PATTERN)]
+    key: Key
     signal_type: SignalType
     config: TypeConfig
     edit_window_seconds: Annotated[int, Field(ge=0, le=MAX_EDIT_WINDOW_SECONDS)] = DEFAULT_EDIT_WINDOW_SECONDS
@@ -222,7 +236,8 @@ class ContentSetRules(BaseModel):
         if not isinstance(data, dict):
             data = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
         data = dict(data)
-        data["config"] = parse_type_config(data["signal_type"], data.get("config"))
+        if data.get("signal_type") in SignalType.__members__:
+            data["config"] = parse_type_config(data["signal_type"], data.get("config"))
         return data
 
     @property

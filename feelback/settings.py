@@ -103,6 +103,27 @@ class Settings(BaseSettings):
     api_port: int = 8000
     dagster_port: int = 3000
     log_level: str = "warning"
+    # Operator token for the management API's project-wide routes (create/list projects); empty disables
+    # them over HTTP (use `feelback project create`). Per-project routes take that project's secret key.
+    admin_token: str = ""
+    # Public ingest (ingest_api.routers.signals). Edit tokens are HMACs with this secret; empty means
+    # a secret generated once under <home>/secrets/ (set it explicitly when several API replicas run).
+    ingest_secret: str = ""
+    # Write-ahead spool under <home>/spool/: past this many undrained bytes the API answers 503.
+    spool_max_bytes: int = 512 * 1024 * 1024
+    spool_drain_interval_ms: int = 250
+    ingest_max_body_bytes: int = 1024 * 1024
+    rate_limit_visitor_per_minute: int = 120
+    rate_limit_project_per_second: int = 1000
+    # Scheduled jobs (pipelines/defs): recap sender, where exports and backups go, how long links live.
+    mail_from: str = "Feelback <recaps@feelback.localhost>"
+    # Folder or fsspec/dlt bucket URL (s3://bucket/prefix, credentials from dlt's env config); empty: <home>/exports.
+    exports_url: str = ""
+    export_link_ttl_seconds: int = 24 * 3600
+    export_keep_days: int = 7
+    # Folder the ClickHouse server can write with BACKUP ... TO File(); empty: <home>/backups.
+    backup_url: str = ""
+    backup_full_every_days: int = 7
 
     @field_validator("clickhouse_url")
     @classmethod
@@ -152,6 +173,14 @@ class Settings(BaseSettings):
     @property
     def outbox_url(self) -> str:
         return self.smtp_url or f"file://{(self.home / 'outbox').resolve().as_posix()}"
+
+    @property
+    def exports_location(self) -> str:
+        return self.exports_url or (self.home / "exports").resolve().as_posix()
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup_url.removeprefix("file://") or self.home / "backups").resolve()
 
 
 def load_settings() -> Settings:

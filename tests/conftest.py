@@ -11,6 +11,8 @@ import pytest
 
 from warehouse.local_server.process import ServerProcess
 
+pytest_plugins = ["tests.fixtures.postgres"]
+
 _HOME = Path(tempfile.mkdtemp(prefix="feelback-test-"))
 _WAREHOUSE = ServerProcess(data_dir=_HOME / "clickhouse")
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import dlt
+import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -34,7 +35,8 @@ def test_dbt_build_twice_with_table_view_and_incremental(clickhouse_server, ch, 
     assert engines["smoke_even"] == "View" and engines["smoke_incremental"] == "MergeTree"
 
 
-def test_dlt_merge_load_twice(clickhouse_server, ch, tmp_path):
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_dlt_merge_load_twice(clickhouse_server, ch, tmp_path, file_format):
     @dlt.resource(name="people", primary_key="id", write_disposition="merge")
     def people(version: int):
         for person_id in range(1, 6):
@@ -53,12 +55,12 @@ def test_dlt_merge_load_twice(clickhouse_server, ch, tmp_path):
         pipeline_name="smoke_people",
         pipelines_dir=str(tmp_path / "dlt"),
         destination=dlt.destinations.clickhouse(credentials=credentials),
-        dataset_name="dlt_smoke",
+        dataset_name=f"dlt_smoke_{file_format}",
     )
     for version in (1, 2):
-        info = pipeline.run(people(version))
+        info = pipeline.run(people(version), loader_file_format=file_format)
         assert not info.has_failed_jobs
     rows = ch.query(
-        "SELECT id, name, score FROM default.dlt_smoke___people ORDER BY id"
+        f"SELECT id, name, score FROM default.dlt_smoke_{file_format}___people ORDER BY id"
     ).result_rows
     assert rows == [(i, f"person {i} v2", i * 2) for i in range(1, 6)]

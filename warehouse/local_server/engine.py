@@ -38,12 +38,38 @@ def _setting_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+@dataclass
+class QueryStats:
+    """What the engine reports about one query, in the terms of ClickHouse's ``X-ClickHouse-Summary``."""
+
+    read_rows: int = 0
+    read_bytes: int = 0
+    written_rows: int = 0
+    written_bytes: int = 0
+    result_rows: int = 0
+    result_bytes: int = 0
+
+    def add_result(self, result) -> None:
+        """Add a chDB query result (or one streamed chunk of it): its rows are result rows."""
+        self.result_rows += result.rows_read()
+        self.result_bytes += result.bytes_read()
+        self.read_rows += result.storage_rows_read()
+        self.read_bytes += result.storage_bytes_read()
+        self.written_rows += result.rows_written()
+        self.written_bytes += result.bytes_written()
+
+
+def _quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
 class EngineConnection:
     """One chDB connection; remembers which settings requests applied so the next can undo them."""
 
     def __init__(self, path: str):
         self._conn = Connection(path)
         self._applied: dict[str, str] = {}
+        self._database: str | None = "default"
         self.broken = False
 
     def apply_settings(self, wanted: dict[str, str]) -> None:
@@ -57,6 +83,9 @@ class EngineConnection:
         for name in wanted:
             if not _SETTING_NAME.match(name):
                 raise ClickHouseError(115, f"Unknown setting '{name}'. (UNKNOWN_SETTING)")
+        if "readonly" in wanted:
+            # Once readonly is on, the engine refuses to turn it off again: the connection cannot be reused.
+            self.broken = True
         try:
             self._conn.query("SET " + ", ".join(assignments), "TSV")
         except Exception as exc:
@@ -64,14 +93,39 @@ class EngineConnection:
             raise ClickHouseError.from_engine(exc) from None
         self._applied = dict(wanted)
 
-    def query(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> bytes:
+    def use_database(self, name: str) -> None:
+        """Make ``name`` the current database (a no-op when it already is)."""
+        if name == self._database:
+            return
         try:
-            return self._conn.query(sql, fmt, params=params or None).bytes()
+            self._conn.query("USE " + _quote_identifier(name), "TSV")
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
+        self._database = name
 
-    def stream(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> Iterator[bytes]:
-        """Run a query and yield its output chunk by chunk (one engine block per chunk)."""
+    def forget_database(self) -> None:
+        """A statement may have changed the current database behind our back (``USE``)."""
+        self._database = None
+
+    def query(
+        self, sql: str, fmt: str, params: dict[str, str] | None = None, stats: QueryStats | None = None
+    ) -> bytes:
+        try:
+            result = self._conn.query(sql, fmt, params=params or None)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        if stats is not None:
+            stats.add_result(result)
+        return result.bytes()
+
+    def stream(
+        self, sql: str, fmt: str, params: dict[str, str] | None = None, stats: QueryStats | None = None
+    ) -> Iterator[bytes]:
+        """Run a query and yield its output chunk by chunk (one engine block per chunk).
+
+        chDB formats every chunk on its own, so only formats without a header or footer (Native,
+        TabSeparated, CSV, JSONEachRow, RowBinary, ...) concatenate into one valid output.
+        """
         try:
             result = self._conn.send_query(sql, fmt, params=params or None)
         except Exception as exc:
@@ -84,6 +138,8 @@ class EngineConnection:
                     raise ClickHouseError.from_engine(exc) from None
                 if chunk is None:
                     return
+                if stats is not None:
+                    stats.add_result(chunk)
                 yield chunk.bytes()
         finally:
             try:
@@ -91,7 +147,7 @@ class EngineConnection:
             except Exception:
                 pass
 
-    def insert(self, head: str, fmt: str, chunks) -> int:
+    def insert(self, head: str, fmt: str, chunks, stats: QueryStats | None = None) -> int:
         """Stream ``chunks`` of ``fmt``-encoded data into ``head`` (``INSERT INTO t (cols)``); returns rows written."""
         try:
             inserter = self._conn.send_insert(head, fmt)
@@ -101,7 +157,11 @@ class EngineConnection:
             for chunk in chunks:
                 if chunk:
                     inserter.append(chunk)
-            return inserter.finish().rows_written
+            result = inserter.finish()
+            if stats is not None:
+                stats.written_rows += result.rows_written
+                stats.written_bytes += result.bytes_written
+            return result.rows_written
         except ClickHouseError:
             inserter.cancel()
             raise
@@ -143,7 +203,10 @@ class Engine:
         self._lock_file.truncate(0)
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()
-        self._path = str(self.data_dir)
+        # BACKUP/RESTORE ... File() may use the configured backup folder only (pipelines/defs/backups).
+        from feelback.settings import get_settings
+
+        self._path = f"file:{self.data_dir}?backups.allowed_path={get_settings().backup_dir}"
         self._primary = EngineConnection(self._path)
         self.version = self._primary.query("SELECT version()", "TSV").decode().strip()
         self.timezone = self._primary.query("SELECT timezone()", "TSV").decode().strip()
@@ -190,6 +253,15 @@ class Engine:
         finally:
             session.last_used = time.monotonic()
             session.lock.release()
+
+    def close_session(self, session_id: str) -> None:
+        """End a session now (``close_session=1``), unless a request is still using it."""
+        with self._guard:
+            session = self._sessions.get(session_id)
+            if session is None or session.lock.locked():
+                return
+            del self._sessions[session_id]
+        session.connection.close()
 
     def _expire_sessions(self) -> None:
         now = time.monotonic()
