@@ -21,7 +21,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python bench/warehouse.py
+	$(BIN)/python -m bench.warehouse
 
 clean:
 	rm -rf .feelback $(VENV)

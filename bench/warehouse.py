@@ -1,6 +1,6 @@
 """Local ClickHouse server vs chDB in-process: insert throughput and point-query latency.
 
-    .venv/bin/python bench/warehouse.py [--rows 1000000] [--queries 500]
+    .venv/bin/python -m bench.warehouse [--rows 1000000] [--queries 500]
 
 Inserts the same rows of the raw event shape through the server's HTTP interface (clickhouse-connect)
 and through clickhouse-connect's in-process ``chdb://`` client, in one run, and prints rows/s and their
