@@ -149,7 +149,7 @@ class QueryRequest:
         fmt = statement.output_format or options.default_format
         params = options.query_parameters
         one_piece = self.handler.command == "HEAD" or self.handler.request_version == "HTTP/1.0"
-        if options.wait_end_of_query or one_piece or not is_streamable(fmt):
+        if options.wait_end_of_query or one_piece or not is_streamable(fmt, options.settings):
             self._send_result(statement, conn.query(sql, options.default_format, params, self.stats))
             return
         stream = conn.stream(sql, options.default_format, params, self.stats)

@@ -36,6 +36,8 @@ HTTP_LAYER_SETTINGS = frozenset(
 )  # fmt: skip
 DEFAULT_SESSION_TIMEOUT = 60.0
 MAX_SESSION_TIMEOUT = 3600.0
+MAX_HEADER_LINE = 65536
+MAX_HEADERS = 100
 
 
 class Headers(dict):
@@ -46,13 +48,11 @@ class Headers(dict):
 
 
 class BadRequest(Exception):
+    """A request the HTTP layer cannot even read, answered with a plain HTTP error status."""
+
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
-
-
-MAX_HEADER_LINE = 65536
-MAX_HEADERS = 100
 
 
 def read_headers(rfile: BinaryIO) -> Headers:

@@ -88,7 +88,9 @@ _STATUS_BY_NAME = {
 }  # fmt: skip
 
 
-def is_streamable(fmt: str) -> bool:
+def is_streamable(fmt: str, settings: dict[str, str]) -> bool:
+    if settings.get("output_format_json_array_of_rows", "0") not in ("0", "false", "False"):
+        return False  # JSONEachRow wrapped in [ ... ]: a header and a footer after all
     return fmt.lower() in _STREAMABLE_FORMATS
 
 
