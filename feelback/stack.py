@@ -29,7 +29,7 @@ STOP_GRACE_SECONDS = 10
 class Part:
     name: str
     command: list[str]
-    ready_url: str
+    ready_url: str | None  # None: ready once it has stayed up for a moment
     urls: dict[str, str]
     env: dict[str, str] | None = None
 
@@ -67,23 +67,49 @@ def parts_of(settings: Settings) -> list[Part]:
             )
         )
     if (ROOT / "workspace.yaml").exists():
-        dagster_home = (settings.home / "dagster").resolve()
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        env = {"DAGSTER_HOME": str(dagster_home)}
+        env = {"DAGSTER_HOME": str(_dagster_home(settings))}
+        bin_dir = Path(python).parent
+        workspace = ["-w", str(ROOT / "workspace.yaml")]
+        dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
         parts.append(
             Part(
-                "dagster",
-                [python, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-                 "-p", str(settings.dagster_port)],
-                f"http://127.0.0.1:{settings.dagster_port}/server_info",
-                {"Dagster": f"http://127.0.0.1:{settings.dagster_port}"},
+                "dagster-webserver",
+                [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(settings.dagster_port),
+                 "--log-level", settings.log_level, "--code-server-log-level", settings.log_level],
+                f"{dagster_url}/server_info",
+                {"Dagster": dagster_url},
+                env,
+            )
+        )
+        parts.append(
+            Part(
+                "dagster-daemon",
+                [str(bin_dir / "dagster-daemon"), "run", *workspace, "--log-level", settings.log_level,
+                 "--code-server-log-level", settings.log_level],
+                None,
+                {},
                 env,
             )
         )
     return parts
 
 
+def _dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME under the Feelback home, with SQLite storage and no telemetry."""
+    home = (settings.home / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
 def _wait_ready(part: Part, process: subprocess.Popen, timeout: float) -> None:
+    if part.ready_url is None:
+        time.sleep(1)
+        if process.poll() is not None:
+            raise RuntimeError(f"{part.name} exited with code {process.returncode} at start")
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

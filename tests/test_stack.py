@@ -1,0 +1,69 @@
+"""``feelback up`` brings the embedded stack up, every part answers, and Ctrl-C stops all of it."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import clickhouse_connect
+from clickhouse_driver import Client as NativeClient
+
+from warehouse.local_server.process import free_port
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
+    http_port, native_port, api_port, dagster_port = (free_port() for _ in range(4))
+    env = {
+        **os.environ,
+        "FEELBACK_HOME": str(tmp_path / ".feelback"),
+        "FEELBACK_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{http_port}/default?native_port={native_port}",
+        "FEELBACK_API_PORT": str(api_port),
+        "FEELBACK_DAGSTER_PORT": str(dagster_port),
+    }
+    env.pop("FEELBACK_WAREHOUSE_DATA_DIR", None)
+    env.pop("FEELBACK_DATABASE_URL", None)
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "feelback", "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    up = threading.Event()
+
+    def read():
+        for line in stack.stdout:
+            output.append(line)
+            if line.startswith("Feelback is up"):
+                up.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert up.wait(240), "".join(output)[-3000:]
+        time.sleep(0.5)
+        printed = "".join(output)
+        assert "warehouse: applied 0001_raw_feedback_events" in printed
+        for url in (f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{api_port}/docs", f"http://127.0.0.1:{dagster_port}"):
+            assert url in printed
+        assert answers(f"http://127.0.0.1:{api_port}/healthz")
+        assert answers(f"http://127.0.0.1:{dagster_port}/server_info")
+        http = clickhouse_connect.get_client(host="127.0.0.1", port=http_port)
+        assert http.command("SELECT count() FROM raw.feedback_events") == 0
+        assert NativeClient("127.0.0.1", port=native_port).execute("SELECT 1") == [(1,)]
+    finally:
+        stack.send_signal(signal.SIGINT)
+        stack.wait(timeout=30)
+    reader.join(timeout=5)
+    assert stack.returncode == 0, "".join(output)[-3000:]
+    assert not answers(f"http://127.0.0.1:{http_port}/ping")
+    assert not answers(f"http://127.0.0.1:{api_port}/healthz")
+    assert not answers(f"http://127.0.0.1:{dagster_port}/server_info")
