@@ -87,6 +87,40 @@ def apply_migrations(settings: Settings) -> list[str]:
 
 
 @app.command()
+def backup(full: bool = typer.Option(False, "--full", help="Take a full backup even if an incremental one would do.")) -> None:
+    """Back up the ClickHouse databases and the control-plane DB now (the daily schedule does the same)."""
+    from pipelines.defs.backups.backup import take_backup
+    from pipelines.defs.backups.warehouse import BackupNotAllowed
+    from warehouse.client import get_client
+
+    settings = settings_or_exit()
+    try:
+        manifest = take_backup(settings, get_client(settings), full=full or None)
+    except BackupNotAllowed as exc:
+        fail(str(exc))
+    typer.echo(f"{manifest.kind} backup {manifest.id} written to {settings.backup_dir / manifest.id}")
+
+
+@app.command()
+def restore(backup_id: str = typer.Argument("latest", help="A backup id, 'latest', or a backup folder.")) -> None:
+    """Replace the warehouse and the control-plane DB with a backup's state."""
+    from pipelines.defs.backups.backup import restore_backup
+    from pipelines.defs.backups.warehouse import BackupNotAllowed
+
+    settings = settings_or_exit()
+    try:
+        summary = restore_backup(settings, backup_id)
+    except FileNotFoundError:
+        fail(f"no backup {backup_id!r} under {settings.backup_dir}")
+    except BackupNotAllowed as exc:
+        fail(str(exc))
+    for line in summary.lines():
+        typer.echo(line)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def up() -> None:
     """Run the embedded stack: the local ClickHouse server, the API and Dagster, until Ctrl-C."""
     from feelback.stack import run_stack
