@@ -38,21 +38,29 @@ class ServerProcess:
     def env(self) -> dict[str, str]:
         return {**os.environ, "FEELBACK_CLICKHOUSE_URL": self.url, "FEELBACK_WAREHOUSE_DATA_DIR": str(self.data_dir)}
 
-    def spawn(self) -> subprocess.Popen:
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + ".log")
+
+    def spawn(self, output=subprocess.PIPE) -> subprocess.Popen:
+        """Start the process; its output goes to ``output`` (pipes by default, for a short-lived run)."""
         return subprocess.Popen(
             [sys.executable, "-m", "feelback", "warehouse"],
             env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not subprocess.PIPE else subprocess.PIPE,
             text=True,
         )
 
     def start(self, timeout: float = 60) -> "ServerProcess":
-        self.process = self.spawn()
+        """Start and wait for /ping; output goes to ``log_path`` (a pipe nobody reads could block the server)."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a") as log:
+            self.process = self.spawn(output=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"warehouse exited with {self.process.returncode}: {self.process.stderr.read()}")
+                raise RuntimeError(f"warehouse exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"http://{self.host}:{self.http_port}/ping", timeout=1) as response:
                     if response.read() == b"Ok.\n":
@@ -73,6 +81,4 @@ class ServerProcess:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
-            self.process.stdout.close()
-            self.process.stderr.close()
         return time.monotonic() - began

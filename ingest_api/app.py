@@ -1,0 +1,61 @@
+"""The FastAPI application: public ingest, widget stats and the private management API.
+
+Contract: ``create_app(settings=None) -> FastAPI``. The app keeps ``state.settings``,
+``state.sessionmaker`` (control-plane DB) and ``state.warehouse`` (a ClickHouse client made on first
+use by ``dependencies.get_warehouse``). Routers live in ``ingest_api.routers``; each module
+exposes ``router``. Migrations are not applied here: ``feelback migrate`` / ``feelback up`` do that.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from feelback.control_plane.db import get_sessionmaker
+from feelback.settings import Settings, get_settings
+from ingest_api.cors import install_cors
+from ingest_api.errors import install_error_handlers
+from ingest_api.routers import management
+
+# Routers written by other parts of the team; included once their module exists.
+OPTIONAL_ROUTERS = ("ingest_api.routers.signals", "ingest_api.routers.stats", "ingest_api.routers.exports")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    warehouse = getattr(app.state, "warehouse", None)
+    if warehouse is not None:
+        warehouse.close()
+        app.state.warehouse = None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Feelback API",
+        summary="Feedback signals: public ingest for the SDK, stats for widgets, private management.",
+        version="0.1.0",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = get_sessionmaker(settings)
+    app.state.warehouse = None
+
+    install_error_handlers(app)
+    install_cors(app)
+
+    app.include_router(management.router)
+    for module_name in OPTIONAL_ROUTERS:
+        if importlib.util.find_spec(module_name) is not None:
+            app.include_router(importlib.import_module(module_name).router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,136 @@
+"""Who sent a signal, without keeping who they are; and who may edit it, without a lookup.
+
+* Visitors. No IP address is ever stored. ``visitor_id`` is sha256 of (today's salt, IP, user agent,
+  project), the way Plausible counts visitors: the salt is random, made once per UTC day, kept under
+  ``<home>/ingest/salts/`` and deleted the next day, so yesterday's ids cannot be recomputed from an
+  IP address by anyone, including us. An SDK may send its own ``anonymous_id`` instead.
+  Several machines behind one load balancer need a shared salt folder (or they count one visitor
+  once per machine per day).
+* Edit tokens. ``create`` hands the client a token: an HMAC-SHA256 over (project, signal id, visitor,
+  content set, content key, signal type, expiry) with the ingest secret. An edit or revoke carries it
+  back; checking the MAC proves the client created that signal and says when its window closes, so
+  edits need no database round trip, and the edit event gets the same visitor and content as the create.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+
+def _write_once(path: Path, data: bytes) -> bytes:
+    """Create ``path`` with ``data`` unless another process got there first; return what it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    with open(temporary, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        os.link(temporary, path)  # atomic: fails if the file exists, never leaves a half-written one
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_bytes()
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret stored at ``path``, generated (32 random bytes) on first use."""
+    if path.exists():
+        return path.read_bytes()
+    return _write_once(path, secrets.token_bytes(32))
+
+
+class DailySalts:
+    """Today's (UTC) random salt; salts of other days are deleted as soon as a new day starts."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._day: dt.date | None = None
+        self._salt = b""
+
+    def salt_for(self, day: dt.date) -> bytes:
+        if day != self._day:
+            path = self.directory / f"{day.isoformat()}.salt"
+            self._salt = path.read_bytes() if path.exists() else _write_once(path, secrets.token_bytes(32))
+            self._day = day
+            for old in self.directory.glob("*.salt"):
+                if old.name < path.name:  # ISO dates sort by time; a clock running behind keeps tomorrow's
+                    old.unlink(missing_ok=True)
+        return self._salt
+
+
+def visitor_hash(salt: bytes, ip: str, user_agent: str, project_id: str) -> str:
+    digest = hashlib.sha256(salt)
+    for part in (ip, user_agent, project_id):
+        digest.update(b"\x00")
+        digest.update(part.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+class EditTokenError(ValueError):
+    """The edit token is malformed, forged, or for another signal; ``str()`` says which in plain words."""
+
+
+@dataclass(frozen=True)
+class EditGrant:
+    """What a valid edit token says about its signal."""
+
+    project_id: str
+    signal_id: str
+    visitor_id: str
+    content_set: str
+    content_key: str
+    signal_type: str
+    editable_until_ms: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class EditTokens:
+    """Stateless edit tokens: ``<payload>.<mac>``, both base64url, the MAC truncated to 128 bits."""
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.digest(self._secret, payload, "sha256")[:16]
+
+    def issue(self, grant: EditGrant) -> str:
+        payload = orjson.dumps(
+            [grant.project_id, grant.signal_id, grant.visitor_id, grant.content_set, grant.content_key,
+             grant.signal_type, grant.editable_until_ms]
+        )
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def verify(self, token: str, project_id: str, signal_id: str) -> EditGrant:
+        """The grant inside ``token`` if its MAC is ours and it is for this project's ``signal_id``."""
+        problem = "edit_token is not a token issued for this signal (use the edit_token returned by create)"
+        payload_text, dot, mac_text = token.partition(".")
+        try:
+            payload, mac = _unb64(payload_text), _unb64(mac_text)
+        except (ValueError, TypeError):
+            raise EditTokenError(problem) from None
+        if not dot or not hmac.compare_digest(mac, self._mac(payload)):
+            raise EditTokenError(problem)
+        fields = orjson.loads(payload)
+        grant = EditGrant(*fields)
+        if grant.project_id != project_id or grant.signal_id != signal_id:
+            raise EditTokenError(problem)
+        return grant

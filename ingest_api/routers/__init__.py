@@ -1,0 +1,1 @@
+"""HTTP routes, one module per audience: ``signals`` (SDK ingest), ``stats`` (widgets), ``management`` (private)."""

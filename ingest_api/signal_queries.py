@@ -1,0 +1,195 @@
+"""Reading signals' current state from ``raw.feedback_events`` for the management API.
+
+The current state of a signal is its latest operation (by ``received_at``; at the same instant a
+revoke outranks an edit, an edit a create); revoked signals are left out. Pages are ordered newest
+first by the signal's first event and cut by a keyset cursor ``(created_at, signal_id)``.
+
+Contract: ``SignalFilters``; ``list_signals(client, project_id, filters, limit, cursor) -> (rows, next_cursor)``;
+``signal_type_of(client, project_id, signal_id)``; ``content_set_has_signals(client, project_id, set_key)``;
+``encode_cursor`` / ``decode_cursor`` (``decode_cursor`` raises ValueError on a bad cursor).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+LATEST_STATE_SQL = """
+SELECT
+    signal_id,
+    content_set,
+    content_key,
+    signal_type,
+    value,
+    rating_scale,
+    reaction,
+    message,
+    tags,
+    contact_email,
+    form_fields,
+    visitor_id,
+    is_bot,
+    created_at,
+    updated_at,
+    operations
+FROM
+(
+    SELECT
+        signal_id,
+        content_set,
+        content_key,
+        signal_type,
+        operation,
+        value,
+        rating_scale,
+        reaction,
+        message,
+        tags,
+        contact_email,
+        form_fields,
+        visitor_id,
+        is_bot,
+        min(received_at) OVER (PARTITION BY signal_id) AS created_at,
+        received_at AS updated_at,
+        count() OVER (PARTITION BY signal_id) AS operations
+    FROM raw.feedback_events
+    WHERE {event_filters}
+    ORDER BY signal_id, received_at DESC, operation DESC
+    LIMIT 1 BY signal_id
+)
+WHERE {state_filters}
+ORDER BY created_at DESC, signal_id DESC
+LIMIT {{limit:UInt32}}
+"""
+
+COLUMNS = (
+    "signal_id",
+    "content_set",
+    "content_key",
+    "signal_type",
+    "value",
+    "rating_scale",
+    "reaction",
+    "message",
+    "tags",
+    "contact_email",
+    "form_fields",
+    "visitor_id",
+    "is_bot",
+    "created_at",
+    "updated_at",
+    "operations",
+)
+
+
+@dataclass
+class SignalFilters:
+    content_set: str | None = None
+    content_key: str | None = None
+    signal_type: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    text: str | None = None
+    # Keep only these signal ids, or leave these out (triage filters, resolved in the control-plane DB).
+    only_ids: list[str] | None = None
+    except_ids: list[str] = field(default_factory=list)
+
+
+def encode_cursor(created_at: dt.datetime, signal_id: str) -> str:
+    raw = json.dumps([created_at.astimezone(dt.UTC).isoformat(timespec="milliseconds"), signal_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        created_at, signal_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return dt.datetime.fromisoformat(created_at), str(signal_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"cursor {cursor!r} is not one this API returned") from exc
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _build(project_id: str, filters: SignalFilters, cursor: str | None) -> tuple[str, dict[str, Any]]:
+    parameters: dict[str, Any] = {"project_id": project_id}
+    event_filters = ["project_id = {project_id:String}"]
+    state_filters = ["operation != 'revoke'"]
+    if filters.content_set is not None:
+        event_filters.append("content_set = {content_set:String}")
+        parameters["content_set"] = filters.content_set
+    if filters.content_key is not None:
+        event_filters.append("content_key = {content_key:String}")
+        parameters["content_key"] = filters.content_key
+    if filters.signal_type is not None:
+        event_filters.append("signal_type = {signal_type:String}")
+        parameters["signal_type"] = filters.signal_type
+    if filters.only_ids is not None:
+        event_filters.append("has({only_ids:Array(UUID)}, signal_id)")
+        parameters["only_ids"] = filters.only_ids
+    if filters.except_ids:
+        event_filters.append("NOT has({except_ids:Array(UUID)}, signal_id)")
+        parameters["except_ids"] = filters.except_ids
+    if filters.since is not None:
+        state_filters.append("created_at >= {since:DateTime64(3, 'UTC')}")
+        parameters["since"] = _utc(filters.since)
+    if filters.until is not None:
+        state_filters.append("created_at < {until:DateTime64(3, 'UTC')}")
+        parameters["until"] = _utc(filters.until)
+    if filters.text:
+        state_filters.append("positionCaseInsensitiveUTF8(message, {text:String}) > 0")
+        parameters["text"] = filters.text
+    if cursor is not None:
+        after_created_at, after_signal_id = decode_cursor(cursor)
+        state_filters.append(
+            "(created_at, signal_id) < ({after_created_at:DateTime64(3, 'UTC')}, {after_signal_id:UUID})"
+        )
+        parameters["after_created_at"] = _utc(after_created_at)
+        parameters["after_signal_id"] = after_signal_id
+    sql = LATEST_STATE_SQL.format(
+        event_filters="\n      AND ".join(event_filters), state_filters="\n  AND ".join(state_filters)
+    )
+    return sql, parameters
+
+
+def list_signals(
+    client: Client, project_id: str, filters: SignalFilters, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of signals, newest first, and the cursor of the next page (None on the last)."""
+    sql, parameters = _build(project_id, filters, cursor)
+    parameters["limit"] = limit + 1
+    result = client.query(sql, parameters=parameters)
+    rows = [dict(zip(COLUMNS, row)) for row in result.result_rows]
+    for row in rows:
+        row["signal_id"] = str(row["signal_id"])
+        row["created_at"] = _utc(row["created_at"])
+        row["updated_at"] = _utc(row["updated_at"])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["signal_id"])
+
+
+def signal_type_of(client: Client, project_id: str, signal_id: str) -> str | None:
+    """The type of a signal in the project, or None when the project has no such signal."""
+    result = client.query(
+        "SELECT signal_type FROM raw.feedback_events"
+        " WHERE project_id = {project_id:String} AND signal_id = {signal_id:UUID} LIMIT 1",
+        parameters={"project_id": project_id, "signal_id": signal_id},
+    )
+    return result.result_rows[0][0] if result.result_rows else None
+
+
+def content_set_has_signals(client: Client, project_id: str, set_key: str) -> bool:
+    result = client.query(
+        "SELECT 1 FROM raw.feedback_events"
+        " WHERE project_id = {project_id:String} AND content_set = {content_set:String} LIMIT 1",
+        parameters={"project_id": project_id, "content_set": set_key},
+    )
+    return bool(result.result_rows)

@@ -1,0 +1,89 @@
+"""Answers for retried operations: a bounded map of recent idempotency keys, rebuilt from the spool.
+
+A retry (same project, same idempotency key) gets the first attempt's status and body again and
+writes nothing. Each spool record carries what the map needs (``_fp`` fingerprint of the request,
+``_status``, ``_body``), so a restarted process rebuilds the map from the segments still in its
+lane, drained ones included for a while. Beyond that, retries hitting another replica, or arriving
+long after, are stored twice at most and dbt staging keeps one per idempotency key; create is safe
+there too because its signal id is derived from the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    fingerprint: str
+
+
+class RecentOperations:
+    """(project, idempotency key) → the answer given, for the last ``capacity`` operations."""
+
+    def __init__(self, capacity: int = 200_000):
+        self.capacity = capacity
+        self._answers: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        # Operations being written; a concurrent retry parks a future here to get their answer.
+        self._in_flight: dict[tuple[str, str], list[asyncio.Future[Answer | None]]] = {}
+
+    def get(self, project_id: str, key: str) -> Answer | None:
+        return self._answers.get((project_id, key))
+
+    def seen(self, project_id: str, key: str) -> bool:
+        """Whether this key has an answer or an operation in flight."""
+        return (project_id, key) in self._answers or (project_id, key) in self._in_flight
+
+    def wait_for(self, project_id: str, key: str) -> asyncio.Future[Answer | None] | None:
+        """A future for the answer of an operation still being written (None: nothing in flight)."""
+        waiters = self._in_flight.get((project_id, key))
+        if waiters is None:
+            return None
+        future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
+        waiters.append(future)
+        return future
+
+    def begin(self, project_id: str, key: str) -> None:
+        """Mark an operation as being written, so a concurrent retry waits for its answer."""
+        self._in_flight[(project_id, key)] = []
+
+    def finish(self, project_id: str, key: str, answer: Answer | None) -> None:
+        """Settle an operation begun with ``begin``: ``answer`` once stored, None when it was not."""
+        waiters = self._in_flight.pop((project_id, key), ())
+        if answer is not None:
+            self.remember(project_id, key, answer)
+        for future in waiters:
+            if not future.done():
+                future.set_result(answer)
+
+    def remember(self, project_id: str, key: str, answer: Answer) -> None:
+        self._answers[(project_id, key)] = answer
+        if len(self._answers) > self.capacity:
+            self._answers.popitem(last=False)
+
+    def rebuild(self, records: Iterable[bytes]) -> int:
+        """Remember the answers carried by spool records (oldest first); returns how many."""
+        count = 0
+        for record in records:
+            try:
+                row = orjson.loads(record)
+                answer = Answer(status=row["_status"], body=row["_body"], fingerprint=row["_fp"])
+                self.remember(row["project_id"], row["idempotency_key"], answer)
+                count += 1
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                log.warning("spool_record_unreadable", bytes=len(record))
+        return count
+
+    def __len__(self) -> int:
+        return len(self._answers)

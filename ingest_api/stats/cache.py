@@ -1,0 +1,75 @@
+"""In-process caches of the stats API: bounded, optionally expiring, and single-flight loads.
+
+Used from the event loop only (no locks); the loads themselves run in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import structlog
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+_MISSING = object()
+
+
+class MemoryCache:
+    """Least-recently-used entries, at most ``max_entries``, each kept ``seconds`` (None: until evicted)."""
+
+    def __init__(self, max_entries: int, seconds: float | None = None):
+        self.max_entries, self.seconds = max_entries, seconds
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        entry = self._entries.get(key, _MISSING)
+        if entry is _MISSING:
+            return default
+        expires, value = entry
+        if self.seconds is not None and expires < time.monotonic():
+            del self._entries[key]
+            return default
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        expires = time.monotonic() + self.seconds if self.seconds is not None else 0.0
+        self._entries[key] = (expires, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class SingleFlight:
+    """Runs a blocking load in a worker thread once per key at a time; concurrent callers share it."""
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, asyncio.Future] = {}
+
+    def start(self, key: Hashable, load: Callable[[], T]) -> asyncio.Future:
+        future = self._running.get(key)
+        if future is None:
+            future = asyncio.ensure_future(anyio.to_thread.run_sync(load))
+            self._running[key] = future
+            future.add_done_callback(lambda done: self._finished(key, done))
+        return future
+
+    async def run(self, key: Hashable, load: Callable[[], T]) -> T:
+        # shielded: a caller that goes away does not cancel the load others wait for
+        return await asyncio.shield(self.start(key, load))
+
+    def _finished(self, key: Hashable, future: asyncio.Future) -> None:
+        self._running.pop(key, None)
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("stats_load_failed", key=repr(key)[:200], error=repr(future.exception()))

@@ -1,0 +1,208 @@
+"""An acknowledged signal is never lost: SIGKILL after the ack, warehouse down, retried inserts.
+
+The API runs as a real uvicorn process against the shared local ClickHouse server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import threading
+import time
+import uuid
+
+import httpx
+import orjson
+import pytest
+
+from ingest_api.spool import Spool
+from ingest_api.writer import Drainer
+from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings, seed_project, wait_for_rows
+from warehouse.local_server.process import free_port
+
+COUNT_BY_KEYS = (
+    "SELECT count(), uniqExact(idempotency_key) FROM raw.feedback_events "
+    "WHERE project_id = {p:String} AND idempotency_key IN {keys:Array(String)}"
+)
+
+
+class TcpProxy:
+    """Forwards ``listen_port`` to ``target_port`` on loopback: the warehouse 'coming back'."""
+
+    def __init__(self, listen_port: int, target_port: int):
+        self.target_port = target_port
+        self.server = socket.create_server(("127.0.0.1", listen_port))
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.closed.set()
+        self.server.close()
+
+
+def creates(api_url: str, public_key: str, keys: list[str], concurrency: int = 20) -> list[httpx.Response]:
+    async def run() -> list[httpx.Response]:
+        limit = asyncio.Semaphore(concurrency)
+        headers = {"X-Feelback-Key": public_key, "User-Agent": BROWSER_UA}
+        async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as client:
+
+            async def one(key: str) -> httpx.Response:
+                async with limit:
+                    body = {"content_set": "stars", "content_key": "/durable", "value": 5, "idempotency_key": key}
+                    return await client.post("/v1/signals", json=body)
+
+            return await asyncio.gather(*(one(key) for key in keys))
+
+    return asyncio.run(run())
+
+
+def test_acknowledged_signals_survive_sigkill(clickhouse_server, ch, tmp_path):
+    settings = ingest_settings(tmp_path / "home")
+    project = seed_project(settings)
+    keys = [uuid.uuid4().hex for _ in range(200)]
+    # A drain interval longer than the test: every acknowledged signal is only in the spool when killed.
+    api = ApiProcess(settings, clickhouse_server.url, FEELBACK_SPOOL_DRAIN_INTERVAL_MS="600000").start()
+    try:
+        responses = creates(api.url, project.public_key, keys)
+    finally:
+        api.kill(signal.SIGKILL)
+    assert [r.status_code for r in responses] == [201] * len(keys)
+    parameters = {"p": project.id, "keys": keys}
+    assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (0, 0)
+
+    restarted = ApiProcess(settings, clickhouse_server.url, FEELBACK_SPOOL_DRAIN_INTERVAL_MS="100").start()
+    try:
+        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(keys), timeout=20)
+        assert count == len(keys)
+        # Retries of acknowledged requests after the restart get the first answer and store nothing.
+        retried = creates(restarted.url, project.public_key, keys[:20])
+        assert [r.json() for r in retried] == [r.json() for r in responses[:20]]
+        assert all(r.headers.get("Idempotent-Replayed") == "true" for r in retried)
+        time.sleep(0.5)
+        assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (len(keys), len(keys))
+    finally:
+        restarted.kill(signal.SIGTERM)
+
+
+def test_warehouse_down_fills_the_spool_then_everything_arrives_once(clickhouse_server, ch, tmp_path):
+    settings = ingest_settings(tmp_path / "home")
+    project = seed_project(settings)
+    down_port = free_port()
+    target = clickhouse_server.url.replace(f":{clickhouse_server.http_port}/", f":{down_port}/")
+    api = ApiProcess(settings, target, FEELBACK_SPOOL_MAX_BYTES="60000", FEELBACK_SPOOL_DRAIN_INTERVAL_MS="100").start()
+    proxy = None
+    try:
+        accepted, refused = [], None
+        with httpx.Client(base_url=api.url, headers={"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA}) as client:
+            for _ in range(2000):
+                key = uuid.uuid4().hex
+                body = {"content_set": "stars", "content_key": "/outage", "value": 3, "idempotency_key": key}
+                response = client.post("/v1/signals", json=body)
+                if response.status_code != 201:
+                    refused = (key, response)
+                    break
+                accepted.append(key)
+        assert refused is not None, "the spool budget never ran out"
+        key, response = refused
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 1, response.text
+        assert response.json()["error"]["code"] == "ingest_backlog_full"
+        assert len(accepted) > 20
+
+        proxy = TcpProxy(down_port, clickhouse_server.http_port)  # the warehouse is back
+        parameters = {"p": project.id, "keys": accepted + [key]}
+        count, waited = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(accepted), timeout=30)
+        assert count == len(accepted)
+        after = httpx.post(
+            f"{api.url}/v1/signals",
+            json={"content_set": "stars", "content_key": "/outage", "value": 3, "idempotency_key": uuid.uuid4().hex},
+            headers={"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA},
+        )
+        assert after.status_code == 201
+        time.sleep(0.5)
+        assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (len(accepted), len(accepted))
+    finally:
+        api.kill(signal.SIGTERM)
+        if proxy:
+            proxy.close()
+
+
+def _row(key: str) -> bytes:
+    return orjson.dumps({
+        "event_id": str(uuid.uuid4()), "idempotency_key": key, "project_id": "drainer-test", "content_set": "docs",
+        "content_key": "/x", "signal_id": str(uuid.uuid4()), "operation": "create", "signal_type": "like", "value": 1,
+        "rating_scale": 0, "reaction": "", "message": "", "tags": [], "contact_email": "", "form_fields": {},
+        "visitor_id": "v", "is_bot": False, "occurred_at": "2025-03-01 10:00:00.000", "received_at": "2025-03-01 10:00:00.000",
+        "_fp": "", "_status": 201, "_body": {},
+    })  # fmt: skip
+
+
+def test_a_batch_resent_after_a_crash_is_stored_once(clickhouse_server, ch, tmp_path):
+    """Crash between the INSERT and recording progress: the next owner re-sends, ClickHouse drops the copy."""
+    from warehouse.client import get_client
+
+    keys = [uuid.uuid4().hex for _ in range(250)]
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+
+    async def append() -> None:
+        await spool.append([_row(k) for k in keys[:100]])
+        await spool.append([_row(k) for k in keys[100:]])
+        await spool.flush()
+
+    asyncio.run(append())
+
+    def crash(_segment):
+        raise OSError("killed before progress was recorded")
+
+    spool.mark_drained = crash
+    with pytest.raises(OSError):
+        Drainer(spool, get_client, batch_rows=100).drain_once()
+    spool.close()
+    parameters = {"p": "drainer-test", "keys": keys}
+    assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (250, 250)
+
+    reopened = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    assert reopened.lane == spool.lane and len(reopened.sealed_segments()) == 1
+    drainer = Drainer(reopened, get_client, batch_rows=100)
+    assert drainer.drain_once() == 250
+    assert reopened.sealed_segments() == [] and reopened.undrained_bytes == 0
+    assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (250, 250)
+    reopened.close()
+
+
+def test_a_torn_tail_is_cut_and_the_rest_kept(tmp_path):
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    asyncio.run(spool.append([_row("a"), _row("b")]))
+    spool.close()
+    (segment,) = spool.sealed_segments()
+    with open(segment.path, "ab") as file:  # a write cut short by a crash: never acknowledged
+        file.write(b"\x40\x00\x00\x00\x00\x00")
+    reopened = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    (recovered,) = reopened.sealed_segments()
+    assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == ["a", "b"]
+    assert recovered.size == segment.size == segment.path.stat().st_size
+    reopened.close()
