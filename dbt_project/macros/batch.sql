@@ -1,0 +1,113 @@
+{#-
+  The batch of one build: raw events received in [batch_start, batch_end).
+
+  Dagster passes the UTC days of its daily partitions as vars min_day/max_day (inclusive), so a
+  backfill of a day range re-processes exactly those days. Without them a build catches up from
+  the last build's watermark (less a margin for late inserts) to now.
+
+  Incremental models never process "the batch's rows" directly: they recompute every key the
+  batch touches (a signal, a visitor's signals on a content, a content-day, a period) from all
+  of its rows, so re-running any batch gives the same tables (idempotent backfills).
+-#}
+
+{% macro batch_start() -%}
+  {%- if var('min_day') -%}
+    toDateTime64('{{ var("min_day") }}', 3, 'UTC')
+  {%- else -%}
+    ({{ previous_watermark() }} - toIntervalMinute({{ var('late_arrival_minutes') }}))
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro batch_end() -%}
+  {%- if var('max_day') -%}
+    (toDateTime64('{{ var("max_day") }}', 3, 'UTC') + toIntervalDay(1))
+  {%- else -%}
+    toDateTime64('2299-12-31 00:00:00', 3, 'UTC')
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro in_batch(column='received_at') -%}
+  {{ column }} >= {{ batch_start() }} and {{ column }} < {{ batch_end() }}
+{%- endmacro %}
+
+{#- The watermark of the builds so far: every raw event received up to it is in the marts. -#}
+{% macro previous_watermark() -%}
+  {%- set relation = adapter.get_relation(database=none, schema=target.schema, identifier='build_watermarks') if execute else none -%}
+  {%- if relation is not none -%}
+    (select coalesce(max(max_received_at), toDateTime64(0, 3, 'UTC')) from {{ relation }})
+  {%- else -%}
+    toDateTime64(0, 3, 'UTC')
+  {%- endif -%}
+{%- endmacro %}
+
+{#- The watermark this build reaches: the newest event in staging, every one of which went through
+    the build that loaded it. Read from part metadata (min/max of the partition key column). -#}
+{% macro build_watermark() -%}
+  (select max(received_at) from {{ ref('stg_feedback_events') }})
+{%- endmacro %}
+
+
+{#- Keys touched by the batch, from the finest to the coarsest. -#}
+
+{#- Signals with an operation in the batch. -#}
+{% macro batch_signals() -%}
+  select distinct project_id, content_set, content_key, signal_id
+  from {{ ref('stg_feedback_events') }}
+  where {{ in_batch() }}
+{%- endmacro %}
+
+{#- The created signals among them, with their creator: a primary-key range of staging each. -#}
+{% macro batch_created_signals() -%}
+  select distinct project_id, content_set, content_key, visitor_id, signal_id
+  from {{ ref('stg_feedback_events') }}
+  where operation = 'create'
+    and (project_id, content_set, content_key, signal_id) in ({{ batch_signals() }})
+{%- endmacro %}
+
+{#- Every visitor whose signals on a content the batch touched: one-per-visitor decides between
+    them, so they are recomputed together. -#}
+{% macro batch_visitor_groups() -%}
+  select distinct project_id, content_set, content_key, visitor_id from ({{ batch_created_signals() }})
+{%- endmacro %}
+
+{#- Every signal of those visitors (live, superseded or revoked): the rows of fct_signals to redo. -#}
+{% macro batch_group_signals() -%}
+  select project_id, content_set, content_key, created_day as day, signal_id
+  from {{ ref('int_signal_lifecycle') }}
+  where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+{%- endmacro %}
+
+{#- The content-days those signals count on. A signal counts on the day it was created, so an
+    edit or revoke today changes the day the signal was created. -#}
+{% macro batch_content_days() -%}
+  select distinct project_id, content_set, content_key, created_day as day, signal_type
+  from {{ ref('int_signal_lifecycle') }}
+  where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+{%- endmacro %}
+
+
+{#-
+  Pre-hook of the "recompute touched keys" models: delete the touched keys, then the model
+  appends their recomputed rows. A key whose rows all disappeared (every signal revoked) is
+  deleted and not re-inserted, which dbt-clickhouse's delete+insert cannot do (it deletes only
+  keys present in the new rows). The keys are computed once into a scratch table: a DELETE
+  mutation would evaluate its subquery again for every part. Nothing to do on a first or
+  full-refresh build.
+-#}
+{% macro delete_touched_keys(key_columns, keys_sql) -%}
+  {%- if is_incremental() -%}
+    {%- set touched = this.incorporate(path={"identifier": this.identifier ~ "__dbt_tmp_touched"}) -%}
+    {%- set columns = key_columns | join(', ') -%}
+    {%- do run_query("drop table if exists " ~ touched) -%}
+    {%- do run_query("create table " ~ touched ~ " engine = Memory as select " ~ columns ~ " from (" ~ keys_sql ~ ")") -%}
+    {%- do run_query("delete from " ~ this ~ " where (" ~ columns ~ ") in (select " ~ columns ~ " from " ~ touched ~ ")") -%}
+    {%- do run_query("drop table " ~ touched) -%}
+    select 'deleted the touched keys of {{ this }}'
+  {%- else -%}
+    select 'first build: nothing to delete'
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro batch_set_days() -%}
+  select distinct project_id, content_set, day, signal_type from ({{ batch_content_days() }})
+{%- endmacro %}

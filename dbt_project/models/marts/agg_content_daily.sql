@@ -1,0 +1,30 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='append',
+    engine='MergeTree()',
+    order_by=['project_id', 'content_set', 'content_key', 'day', 'signal_type'],
+    partition_by='toYYYYMM(day)',
+    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_type'], batch_content_days()) }}",
+  )
+}}
+{#-
+  One row per content, day (project time zone) and signal type with live signals.
+  value_counts maps each value (yes/no, up/down, 1..scale, like, reaction key) to its count.
+  Content-days touched by the batch (including days of old signals edited or revoked now) are
+  recomputed from fct_signals; a day whose signals were all revoked loses its row.
+-#}
+
+select
+    project_id,
+    content_set,
+    content_key,
+    day,
+    signal_type,
+    {{ signal_measures() }},
+    {{ measure_averages() }}
+from {{ ref('fct_signals') }}
+{%- if is_incremental() %}
+where (project_id, content_set, content_key, day, signal_type) in ({{ batch_content_days() }})
+{%- endif %}
+group by project_id, content_set, content_key, day, signal_type

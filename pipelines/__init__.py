@@ -1,0 +1,1 @@
+"""Feelback's Dagster code location: ``pipelines.definitions.defs`` (loaded by workspace.yaml)."""

@@ -1,0 +1,41 @@
+"""Resources of the code location, all configured from ``feelback.settings`` (FEELBACK_* variables)."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from clickhouse_connect.driver.client import Client
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from feelback.settings import get_settings
+from pipelines.dbt_env import dbt_env
+from warehouse.client import get_client
+
+
+class ClickHouseResource(dg.ConfigurableResource):
+    """clickhouse-connect clients on FEELBACK_CLICKHOUSE_URL (or ``url`` when given)."""
+
+    url: str = ""
+
+    def get_client(self) -> Client:
+        settings = get_settings()
+        if self.url:
+            settings = settings.model_copy(update={"clickhouse_url": self.url})
+        return get_client(settings)
+
+
+def export_dbt_env() -> None:
+    """Point dbt's profile at FEELBACK_CLICKHOUSE_URL; the dbt subprocess inherits this environment."""
+    os.environ.update(dbt_env(get_settings().clickhouse))
+
+
+def resources() -> dict[str, object]:
+    from pipelines.defs.dbt.project import DBT_EXECUTABLE, dbt_project  # the assets import this module
+
+    return {
+        "clickhouse": ClickHouseResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dlt": DagsterDltResource(),
+    }
