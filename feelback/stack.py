@@ -95,12 +95,13 @@ def parts_of(settings: Settings) -> list[Part]:
 
 
 def _dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME under the Feelback home, with SQLite storage and no telemetry."""
+    """DAGSTER_HOME under the Feelback home: SQLite storage, no telemetry, pools of one run."""
     home = (settings.home / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        # One warehouse build at a time: two dbt builds would interleave their deletes and inserts.
+        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
     return home
 
 

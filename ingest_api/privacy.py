@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -82,9 +83,8 @@ class EditTokenError(ValueError):
     """The edit token is malformed, forged, or for another signal; ``str()`` says which in plain words."""
 
 
-@dataclass(frozen=True)
-class EditGrant:
-    """What a valid edit token says about its signal."""
+class EditGrant(NamedTuple):
+    """What a valid edit token says about its signal (a tuple: one is built per create)."""
 
     project_id: str
     signal_id: str
@@ -95,8 +95,11 @@ class EditGrant:
     editable_until_ms: int
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_URLSAFE).decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
@@ -108,9 +111,19 @@ class EditTokens:
 
     def __init__(self, secret: bytes):
         self._secret = secret
+        # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: a token then
+        # costs two hash copies instead of a full HMAC setup (same MAC as hmac.digest).
+        key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.digest(self._secret, payload, "sha256")[:16]
+        inner = self._inner.copy()
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:16]
 
     def issue(self, grant: EditGrant) -> str:
         payload = orjson.dumps(

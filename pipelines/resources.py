@@ -27,8 +27,11 @@ class ClickHouseResource(dg.ConfigurableResource):
 
 
 def export_dbt_env() -> None:
-    """Point dbt's profile at FEELBACK_CLICKHOUSE_URL; the dbt subprocess inherits this environment."""
-    os.environ.update(dbt_env(get_settings().clickhouse))
+    """Point dbt's profile at FEELBACK_CLICKHOUSE_URL and its run artifacts (one folder per
+    invocation) under FEELBACK_HOME; the dbt subprocess inherits this environment."""
+    settings = get_settings()
+    os.environ.update(dbt_env(settings.clickhouse))
+    os.environ["DBT_TARGET_PATH"] = str((settings.home / "dbt" / "runs").resolve())
 
 
 def resources() -> dict[str, object]:

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -87,6 +87,8 @@ MAX_CLIENT_DELAY = dt.timedelta(days=30)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _SIGNAL_NAMESPACE = uuid.UUID("6f1c3c52-4d8e-4a53-9d0c-4f2b7e1f0a11")
 _EVENT_NAMESPACE = uuid.UUID("0b6e2d8a-7c1f-4e55-8a3b-2f9d6c4e8b21")
+_NAMESPACE_BYTES = {namespace: namespace.bytes for namespace in (_SIGNAL_NAMESPACE, _EVENT_NAMESPACE)}
+_CREATE, _EDIT, _REVOKE = Operation.create.value, Operation.edit.value, Operation.revoke.value
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def _iso_ms(ms: int) -> str:
 
 def _uuid5(namespace: uuid.UUID, name: str) -> str:
     """``str(uuid.uuid5(namespace, name))``, without building UUID objects (it runs per operation)."""
-    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES[namespace] + name.encode("utf-8")).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     text = digest.hex()
@@ -288,13 +290,12 @@ class Caller:
     is_bot: bool
     received_ms: int
 
-    @cached_property
-    def received_at(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.received_ms / 1000, dt.UTC)
+    received_at: dt.datetime = dt.datetime.min
+    received_text: str = ""
 
-    @cached_property
-    def received_text(self) -> str:
-        return _ch_time_ms(self.received_ms)
+    def __post_init__(self) -> None:
+        self.received_at = dt.datetime.fromtimestamp(self.received_ms / 1000, dt.UTC)
+        self.received_text = _ch_time_ms(self.received_ms)
 
     def visitor(self, anonymous_id: str | None) -> str:
         if anonymous_id:
@@ -325,15 +326,19 @@ class Caller:
 
 async def _caller(request: Request) -> Caller:
     ingest = _ingest_of(request.app)
-    access = await ingest.project_for_key(request.headers.get(KEY_HEADER), request.query_params.get("key"))
-    origin = request.headers.get("origin")
+    headers = request.headers
+    try:
+        access = await ingest.project_for_key(headers.get(KEY_HEADER), request.query_params.get("key") if request.scope["query_string"] else None)
+    except ApiError as refused:  # 401 from the key check: rendered like every other refusal
+        raise Refusal(refused.status, refused.code, refused.message, refused.headers) from None
+    origin = headers.get("origin")
     if origin is not None and not origin_allowed(origin, access.allowed_origins):
         raise Refusal(
             403, "origin_not_allowed",
             f"origin {origin} is not allowed for project {access.project_id!r}; "
             f"allowed origins: {', '.join(access.allowed_origins)}",
         )  # fmt: skip
-    user_agent = request.headers.get("user-agent", "")
+    user_agent = headers.get("user-agent", "")
     return Caller(
         ingest=ingest,
         project_id=access.project_id,
@@ -498,7 +503,7 @@ def prepare_create(caller: Caller, key: str, fingerprint: str, request: CreateSi
     return _record(
         caller, key, fingerprint, 201, body,
         content_set=rules.key, content_key=request.content_key, signal_id=signal_id,
-        operation=Operation.create.value, visitor_id=visitor_id, occurred_at=occurred_at, **values,
+        operation=_CREATE, visitor_id=visitor_id, occurred_at=occurred_at, **values,
     )  # fmt: skip
 
 
@@ -532,7 +537,7 @@ def prepare_edit(caller: Caller, key: str, fingerprint: str, signal_id: str, req
     return _record(
         caller, key, fingerprint, 200, body,
         content_set=grant.content_set, content_key=grant.content_key, signal_id=signal_id,
-        operation=Operation.edit.value, visitor_id=grant.visitor_id, occurred_at=occurred_at, **values,
+        operation=_EDIT, visitor_id=grant.visitor_id, occurred_at=occurred_at, **values,
     )  # fmt: skip
 
 
@@ -544,7 +549,7 @@ def prepare_revoke(caller: Caller, key: str, fingerprint: str, signal_id: str, r
     return _record(
         caller, key, fingerprint, 200, body,
         content_set=grant.content_set, content_key=grant.content_key, signal_id=signal_id,
-        operation=Operation.revoke.value, signal_type=grant.signal_type, visitor_id=grant.visitor_id,
+        operation=_REVOKE, signal_type=grant.signal_type, visitor_id=grant.visitor_id,
         occurred_at=occurred_at,
     )  # fmt: skip
 
@@ -620,13 +625,17 @@ async def _single(request: Request, body_model: type[BaseModel], kind: str, sign
     key = parsed.idempotency_key or _idempotency_header(request) or uuid.uuid4().hex
     fingerprint = _fingerprint(kind, signal_id, data)
     recent = caller.ingest.recent
-    earlier = await _earlier_answer(recent, caller.project_id, key, fingerprint)
-    if earlier is not None:
-        return _json(earlier.status, earlier.body, {REPLAYED_HEADER: "true"})
+    if recent.seen(caller.project_id, key):
+        earlier = await _earlier_answer(recent, caller.project_id, key, fingerprint)
+        if earlier is not None:
+            return _json(earlier.status, earlier.body, {REPLAYED_HEADER: "true"})
     recent.begin(caller.project_id, key)
     answer = None
     try:
-        prepared = await prepare(caller, kind, key, fingerprint, signal_id, parsed)
+        if kind == "create" and (rules := caller.ingest.cached_rules(caller.project_id, parsed.content_set)):
+            prepared = prepare_create(caller, key, fingerprint, parsed, rules)  # the common case, without a coroutine
+        else:
+            prepared = await prepare(caller, kind, key, fingerprint, signal_id, parsed)
         try:
             await caller.ingest.spool.append([prepared.record])
         except (SpoolFull, OSError) as exc:
@@ -783,3 +792,29 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
     for index, first in copies:
         results[index] = results[first]
     return results  # type: ignore[return-value]
+
+
+# --- fast path --------------------------------------------------------------------------------
+
+
+class IngestFastPath:
+    """Serves ``POST /v1/signals`` and ``POST /v1/batch`` straight from ASGI, before routing.
+
+    The routes above stay registered (OpenAPI, and the path any other request takes); this only
+    skips the router and FastAPI's per-route machinery, which cost more than the operation itself.
+    The handlers read everything from the request and answer every refusal themselves, so the
+    result is the same either way. Installed inside the CORS middleware by ``create_app``.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.handlers = {"/v1/signals": create_signal, "/v1/batch": batch}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            handler = self.handlers.get(scope["path"])
+            if handler is not None:
+                response = await handler(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

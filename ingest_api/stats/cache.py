@@ -73,3 +73,29 @@ class SingleFlight:
         self._running.pop(key, None)
         if not future.cancelled() and future.exception() is not None:
             log.warning("stats_load_failed", key=repr(key)[:200], error=repr(future.exception()))
+
+
+class RefreshingCache:
+    """Values loaded in a worker thread and kept ``fresh_seconds``; after that a read still gets the
+    old value (up to ``stale_seconds``) while one reload runs in the background, so reads never
+    wait for a reload, only for a first load."""
+
+    def __init__(self, fresh_seconds: float, stale_seconds: float, max_entries: int = 10_000):
+        self.fresh_seconds = fresh_seconds
+        self._entries = MemoryCache(max_entries, stale_seconds)
+        self._loads = SingleFlight()
+
+    async def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        entry = self._entries.get(key)
+        if entry is None:
+            value = await self._loads.run(key, load)
+            self._entries.put(key, (time.monotonic(), value))
+            return value
+        loaded_at, value = entry
+        if time.monotonic() - loaded_at > self.fresh_seconds:
+            self._loads.start(key, load).add_done_callback(lambda done: self._store(key, done))
+        return value
+
+    def _store(self, key: Hashable, done: asyncio.Future) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self._entries.put(key, (time.monotonic(), done.result()))

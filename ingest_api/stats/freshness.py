@@ -6,8 +6,8 @@ delta is what the next build would change, per content and day:
 1. *Fresh events*: the set's raw events received after the watermark less dbt's late-arrival
    margin, without bots, each idempotency key once (its first copy), and without the operations
    the build already staged (``stg_feedback_events`` up to the watermark; this also drops late
-   retries of built operations). Fetched incrementally: later refreshes read only the last minute
-   again and add the keys not seen yet.
+   retries of built operations). Read again only when rows were inserted for the set (``RawTail``),
+   and then incrementally: the last minute again, adding the keys not seen yet.
 2. *Prior state*: the fct_signals rows (what the marts count) of every signal the fresh events
    edit or revoke and, in one-signal-per-visitor sets, of every visitor who created a signal on a
    content; int_signal_lifecycle gives the newest signal of those visitors even if revoked (a newer
@@ -19,17 +19,23 @@ delta is what the next build would change, per content and day:
    measures, on the day each signal was created (project time zone).
 
 Messages created or edited after the build are counted but unscored until the pipeline scores them.
+
+ClickHouse has no snapshot across tables: while a build rewrites the marts, and for one refresh
+after it, a read may count an operation twice or not at all; the next refresh sets it right.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from feelback.domain import ContentSetRules
 from ingest_api.stats.measures import Measures, sentiment, total, value_key
@@ -195,6 +201,77 @@ class LiveDelta:
         return total(measures for day, measures in self.by_day.items() if bounds.contains(day))
 
 
+RAW_PARTS = """
+SELECT name, max_block_number
+FROM system.parts
+WHERE database = 'raw' AND table = 'feedback_events' AND active
+"""
+
+SETS_IN_PARTS = """
+SELECT DISTINCT project_id, content_set
+FROM raw.feedback_events
+WHERE _part IN {parts:Array(String)}
+"""
+
+SetKey = tuple[str, str]  # (project_id, content_set)
+
+
+class RawTail:
+    """What changed since a set's last refresh, from one cheap look for every set at most every
+    ``seconds`` (thread-safe): the build watermark, and the content sets of the raw rows inserted
+    since the previous look (the rows of parts with newer block numbers; a merge that includes new
+    blocks only makes a few sets look changed for nothing). When the parts cannot be read (e.g. a
+    table that is not a local MergeTree), every set counts as changed at every look."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.watermark: dt.datetime | None = None
+        self._lock = threading.Lock()
+        self._looked_at = float("-inf")
+        self._looked_at_utc = _EPOCH
+        self._max_block: int | None = None
+        self._changed: set[SetKey] = set()
+        self._all_changed = 0  # looks that could not tell which sets changed
+
+    def look(self, client: Client, now: dt.datetime) -> dt.datetime:
+        """Look (unless a look began less than ``seconds`` ago); returns when the last look began:
+        every row inserted before it is in the sets marked changed."""
+        with self._lock:
+            if time.monotonic() - self._looked_at > self.seconds:
+                started = time.monotonic()
+                self.watermark = read_watermark(client)
+                self._note_inserts(client)
+                self._looked_at, self._looked_at_utc = started, now
+            return self._looked_at_utc
+
+    def _note_inserts(self, client: Client) -> None:
+        try:
+            parts = client.query(RAW_PARTS).result_rows
+        except DatabaseError:
+            self._all_changed += 1
+            return
+        newest = max((block for _, block in parts), default=0)
+        if self._max_block is not None and newest <= self._max_block:
+            return
+        new = [name for name, block in parts if self._max_block is None or block > self._max_block]
+        if self._max_block is None:
+            self._all_changed += 1  # the first look knows nothing of before
+        elif new:
+            self._changed.update(tuple(row) for row in client.query(SETS_IN_PARTS, parameters={"parts": new}).result_rows)
+        self._max_block = newest
+
+    def take(self, key: SetKey, seen: int) -> tuple[bool, int]:
+        """Whether set ``key`` changed since its refresh that saw ``seen``; and what it sees now."""
+        with self._lock:
+            changed = key in self._changed or seen != self._all_changed
+            self._changed.discard(key)
+            return changed, self._all_changed
+
+    def mark(self, key: SetKey) -> None:
+        with self._lock:
+            self._changed.add(key)
+
+
 @dataclass
 class _PriorState:
     """fct_signals rows and newest lifecycle signals for one watermark, read once each."""
@@ -212,33 +289,46 @@ class SetFreshness:
         self.project_id = project_id
         self.content_set = content_set
         self._watermark: dt.datetime | None | object = object()  # nothing read yet
-        self._events: dict[str, Event] = {}
+        self._events: dict[str, Event] = {}  # by idempotency key
+        self._contents: dict[str, list[Event]] = defaultdict(list)
         self._prior = _PriorState()
         self._fetched_at: dt.datetime | None = None
-        self._folded: tuple[int, ContentSetRules, str] | None = None
+        self._delta: dict[str, dict[dt.date, Measures]] = {}
+        self._folded_with: tuple[ContentSetRules, str] | None = None
         self._generation = 0
+        self._seen = -1
         self.latest: LiveDelta | None = None
 
-    def refresh(self, client: Client, rules: ContentSetRules, timezone: str, now: dt.datetime) -> LiveDelta:
-        watermark = read_watermark(client)
-        if watermark != self._watermark:
-            self._watermark, self._events, self._prior, self._fetched_at = watermark, {}, _PriorState(), None
-        self._fetch_events(client, watermark, now)
-
-        folded = (len(self._events), rules, timezone)
-        if self.latest is None or folded != self._folded or self.latest.watermark != watermark:
-            self._generation += 1
-            by_content = self._fold(client, watermark, rules, ZoneInfo(timezone or "UTC"))
-            self._folded = folded
-            version = f"{watermark.isoformat() if watermark else 'unbuilt'}/{self._generation}"
-            self.latest = LiveDelta.of(watermark, now, version, by_content)
-        else:
-            self.latest = replace(self.latest, checked_at=now)
+    def refresh(self, client: Client, tail: RawTail, rules: ContentSetRules, timezone: str, now: dt.datetime) -> LiveDelta:
+        """The delta as of the tail's look, on the marts of its watermark. Only contents with new
+        events are folded again (every key of the signal rules lies within one content)."""
+        checked_at = tail.look(client, now)
+        watermark = tail.watermark
+        changed, self._seen = tail.take((self.project_id, self.content_set), self._seen)
+        try:
+            if watermark != self._watermark:
+                self._watermark, self._events, self._contents = watermark, {}, defaultdict(list)
+                self._prior, self._fetched_at, self._delta, self._folded_with = _PriorState(), None, {}, None
+            touched = self._fetch_events(client, watermark, now) if changed or self._fetched_at is None else set()
+            if self._folded_with != (rules, timezone):
+                touched = set(self._contents)
+            if touched or self.latest is None or self._folded_with is None:
+                self._delta.update(self._fold(client, watermark, rules, ZoneInfo(timezone or "UTC"), touched))
+                self._folded_with = (rules, timezone)
+                self._generation += 1
+                version = f"{watermark.isoformat() if watermark else 'unbuilt'}/{self._generation}"
+                self.latest = LiveDelta.of(watermark, checked_at, version, dict(self._delta))
+            else:
+                self.latest = replace(self.latest, checked_at=checked_at)
+        except Exception:
+            tail.mark((self.project_id, self.content_set))  # fetch again next time
+            raise
         return self.latest
 
     # --- 1. fresh events ----------------------------------------------------------------------
 
-    def _fetch_events(self, client: Client, watermark: dt.datetime | None, now: dt.datetime) -> None:
+    def _fetch_events(self, client: Client, watermark: dt.datetime | None, now: dt.datetime) -> set[str]:
+        """Add the events not seen yet; returns the contents that got some."""
         since = (watermark - LATE_ARRIVAL) if watermark else _EPOCH
         if self._fetched_at is not None:
             since = max(since, self._fetched_at - REFETCH_OVERLAP)
@@ -248,11 +338,15 @@ class SetFreshness:
             "since": since,
             "watermark": watermark or _EPOCH,
         }
-        result = client.query(FRESH_EVENTS if watermark else ALL_EVENTS, parameters=parameters)
-        for row in result.named_results():
-            event = Event(**{**row, "occurred_at": utc(row["occurred_at"]), "received_at": utc(row["received_at"])})
-            self._events.setdefault(event.idempotency_key, event)
+        touched = set()
+        for row in client.query(FRESH_EVENTS if watermark else ALL_EVENTS, parameters=parameters).named_results():
+            if row["idempotency_key"] not in self._events:
+                event = Event(**{**row, "occurred_at": utc(row["occurred_at"]), "received_at": utc(row["received_at"])})
+                self._events[event.idempotency_key] = event
+                self._contents[event.content_key].append(event)
+                touched.add(event.content_key)
         self._fetched_at = now
+        return touched
 
     # --- 2. prior state -----------------------------------------------------------------------
 
@@ -295,11 +389,12 @@ class SetFreshness:
     # --- 3. fold ------------------------------------------------------------------------------
 
     def _fold(
-        self, client: Client, watermark: dt.datetime | None, rules: ContentSetRules, zone: ZoneInfo
+        self, client: Client, watermark: dt.datetime | None, rules: ContentSetRules, zone: ZoneInfo, contents: set[str]
     ) -> dict[str, dict[dt.date, Measures]]:
-        if not self._events:
+        """The delta of ``contents``, each from all of its fresh events."""
+        events = sorted((event for content in contents for event in self._contents[content]), key=lambda event: event.order)
+        if not events:
             return {}
-        events = sorted(self._events.values(), key=lambda event: event.order)
         creates: dict[SignalKey, Event] = {}
         for event in events:
             if event.operation == "create":
@@ -331,7 +426,7 @@ class SetFreshness:
         if rules.one_per_visitor:
             self._retire_older(state, creates, prior)
 
-        delta: dict[str, dict[dt.date, Measures]] = defaultdict(lambda: defaultdict(Measures))
+        delta: dict[str, dict[dt.date, Measures]] = {content: defaultdict(Measures) for content in contents}
         for signal in before:
             delta[signal.content_key][signal.day].add(signal.measures(), -1)
         for signal in state.values():

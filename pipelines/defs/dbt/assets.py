@@ -32,6 +32,8 @@ def batch_vars(window: dg.TimeWindow) -> dict[str, str]:
     dagster_dbt_translator=translator,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # builds delete and re-insert the keys they touch: two at once would interleave (limit it to 1)
+    pool="warehouse_build",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     export_dbt_env()
