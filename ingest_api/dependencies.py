@@ -38,7 +38,7 @@ from feelback.control_plane.models import ApiKey, ContentSet, Project
 from feelback.control_plane.projects import find_api_key
 from feelback.domain import ContentSetRules, origin_allowed
 from feelback.settings import Settings
-from ingest_api.errors import forbidden, not_found, unauthorized
+from ingest_api.errors import ApiError, forbidden, not_found, unauthorized
 
 KEY_HEADER = "X-Feelback-Key"
 
@@ -177,6 +177,15 @@ def get_content_set(
 
 def rules_of(content_set: ContentSet) -> ContentSetRules:
     return ContentSetRules.model_validate(content_set, from_attributes=True)
+
+
+def load_rules_or_refusal(sessionmaker, project_id: str, set_key: str) -> ContentSetRules | ApiError:
+    """A content set's rules, or the 404 to answer, as a value an in-process cache can keep."""
+    with sessionmaker() as session:
+        try:
+            return rules_of(load_content_set(session, project_id, set_key))
+        except ApiError as missing:
+            return missing
 
 
 def check_origin(request: Request, auth: Annotated[KeyAuth, Depends(require_public_key)]) -> str | None:

@@ -49,7 +49,7 @@ from feelback.domain import (
 )
 from feelback.settings import Settings
 from ingest_api.bots import is_bot
-from ingest_api.dependencies import KEY_HEADER, load_content_set, require_public_key, rules_of
+from ingest_api.dependencies import KEY_HEADER, load_rules_or_refusal, require_public_key
 from ingest_api.errors import ApiError, validation_message
 from ingest_api.privacy import DailySalts, EditGrant, EditTokenError, EditTokens, load_or_create_secret, visitor_hash
 from ingest_api.ratelimit import IngestLimits, retry_after_header
@@ -217,11 +217,7 @@ class SignalIngest:
         return rules
 
     def _load_rules(self, project_id: str, set_key: str) -> ContentSetRules | ApiError:
-        with self.sessionmaker() as session:
-            try:
-                return rules_of(load_content_set(session, project_id, set_key))
-            except ApiError as missing:
-                return missing
+        return load_rules_or_refusal(self.sessionmaker, project_id, set_key)
 
 
 @asynccontextmanager

@@ -26,7 +26,7 @@ from clickhouse_connect.driver.client import Client
 from feelback.control_plane.keys import KeyKind
 from feelback.domain import ContentSetRules, SignalType
 from feelback.settings import Settings
-from ingest_api.dependencies import authenticate, load_content_set, require_public_key, rules_of
+from ingest_api.dependencies import authenticate, load_rules_or_refusal, require_public_key
 from ingest_api.errors import ApiError, forbidden, invalid
 from ingest_api.stats.cache import MemoryCache, RefreshingCache, SingleFlight
 from ingest_api.stats.freshness import LiveDelta, RawTail, SetFreshness
@@ -164,11 +164,7 @@ class StatsService:
         return found
 
     def _load_rules(self, project_id: str, set_key: str) -> ContentSetRules | ApiError:
-        with self.sessionmaker() as session:
-            try:
-                return rules_of(load_content_set(session, project_id, set_key))
-            except ApiError as missing:
-                return missing
+        return load_rules_or_refusal(self.sessionmaker, project_id, set_key)
 
     # --- the live delta ------------------------------------------------------------------------
 
