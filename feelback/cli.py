@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
 
 from feelback.cli_project import project_app
 from feelback.log import configure_logging
 from feelback.settings import Settings, SettingsError, load_settings
 
+progress = Console(stderr=True)
 app = typer.Typer(help="Feelback: feedback signals on ClickHouse.", no_args_is_help=True, add_completion=False)
 app.add_typer(project_app, name="project")
 
@@ -95,7 +97,8 @@ def backup(full: bool = typer.Option(False, "--full", help="Take a full backup e
 
     settings = settings_or_exit()
     try:
-        manifest = take_backup(settings, get_client(settings), full=full or None)
+        with progress.status("backing up ClickHouse and the control-plane DB"):
+            manifest = take_backup(settings, get_client(settings), full=full or None)
     except BackupNotAllowed as exc:
         fail(str(exc))
     typer.echo(f"{manifest.kind} backup {manifest.id} written to {settings.backup_dir / manifest.id}")
@@ -109,7 +112,8 @@ def restore(backup_id: str = typer.Argument("latest", help="A backup id, 'latest
 
     settings = settings_or_exit()
     try:
-        summary = restore_backup(settings, backup_id)
+        with progress.status(f"restoring backup {backup_id}"):
+            summary = restore_backup(settings, backup_id)
     except FileNotFoundError:
         fail(f"no backup {backup_id!r} under {settings.backup_dir}")
     except BackupNotAllowed as exc:

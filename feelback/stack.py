@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Callable
 
 import typer
+from rich.console import Console
 
 from feelback.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10
+progress = Console(stderr=True)
 
 
 @dataclass
@@ -158,7 +160,8 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
             env = {**os.environ, **(part.env or {})}
             process = subprocess.Popen(part.command, cwd=os.getcwd(), env=env, start_new_session=True)
             processes.append((part, process))
-            _wait_ready(part, process, timeout=120)
+            with progress.status(f"starting {part.name}"):
+                _wait_ready(part, process, timeout=120)
             if part.name == "warehouse":
                 _echo_all(migrate(settings))
         typer.echo("Feelback is up:")
