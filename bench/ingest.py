@@ -48,7 +48,8 @@ async def bare_endpoint() -> dict[str, bool]:
     return {"ok": True}
 
 
-CREATE_LUA = """
+# What both wrk scripts share: an authenticated JSON POST and a thread id for unique keys.
+LUA_PREAMBLE = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Feelback-Key"] = "{key}"
@@ -59,6 +60,9 @@ function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
+"""
+
+CREATE_LUA = LUA_PREAMBLE + """
 request = function()
   counter = counter + 1
   local id = "{nonce}-" .. tid .. "-" .. counter
@@ -68,17 +72,7 @@ request = function()
 end
 """
 
-BATCH_LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Feelback-Key"] = "{key}"
-wrk.headers["User-Agent"] = "{ua}"
-local counter = 0
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
+BATCH_LUA = LUA_PREAMBLE + """
 request = function()
   local ops = {{}}
   for i = 1, {size} do
