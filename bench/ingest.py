@@ -12,6 +12,10 @@ them from a separate process over loopback with ``wrk`` (``apt-get install wrk``
     from Python rows, 10,000 rows per insert (target ratio >= 0.25; 100-row inserts shown too);
 (c) p50/p99 from acknowledgement to queryable in ClickHouse at a steady 200 creates/s
     (target p99 <= 2 s).
+
+Under (a) and (b) it also prints the server processes' CPU time per request or event (from
+``/proc``): on a machine shared with other work the throughput ratios swing with the load, while
+CPU per request says what each process costs.
 """
 
 from __future__ import annotations
@@ -125,6 +129,12 @@ class Uvicorn:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``), its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count_rows(client, project_id: str, prefix: str) -> int:
@@ -254,30 +264,40 @@ def main() -> None:
         bare = Uvicorn("ingest:bare_app", env, app_dir=REPO / "bench")
         api = Uvicorn("--factory ingest_api.app:create_app", env)
         try:
-            bare_rates, create_rates, bad = [], [], 0
+            bare_rates, create_rates, bad, bare_cpu, create_cpu = [], [], 0, [], []
             for _ in range(args.rounds):
-                bare_rates.append(wrk(f"{bare.url}/v1/signals", CREATE_LUA.format(nonce="bare", **fmt), args.seconds, args.connections)[0])
+                began_cpu = cpu_seconds(bare.process.pid)
+                rate, requests, _ = wrk(f"{bare.url}/v1/signals", CREATE_LUA.format(nonce="bare", **fmt), args.seconds, args.connections)
+                bare_rates.append(rate)
+                bare_cpu.append((cpu_seconds(bare.process.pid) - began_cpu) / requests)
                 nonce = f"c{uuid.uuid4().hex[:8]}"
+                began_cpu = cpu_seconds(api.process.pid)
                 rate, creates, failed = wrk(f"{api.url}/v1/signals", CREATE_LUA.format(nonce=nonce, **fmt), args.seconds, args.connections)
                 create_rates.append(rate)
                 bad += failed
                 wait_rows(client, project_id, nonce, creates - failed)
+                create_cpu.append((cpu_seconds(api.process.pid) - began_cpu) / creates)  # with draining them
             bare_rate, create_rate = statistics.median(bare_rates), statistics.median(create_rates)
             ratios = [c / b for b, c in zip(bare_rates, create_rates, strict=True)]
             print(f"(a) creates/s at {args.connections} connections: {create_rate:,.0f} (non-2xx: {bad}); bare FastAPI "
                   f"endpoint: {bare_rate:,.0f}; ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; "
                   "target >= 0.6)", flush=True)  # fmt: skip
+            cpu_ratios = [b / c for b, c in zip(bare_cpu, create_cpu, strict=True)]
+            print(f"    server CPU per request: bare {statistics.median(bare_cpu) * 1e6:.0f} us, create "
+                  f"{statistics.median(create_cpu) * 1e6:.0f} us; ratio {statistics.median(cpu_ratios):.2f} "
+                  "(the ratio (a) tends to when each server has a core to itself; steadier than (a) on a shared machine)", flush=True)  # fmt: skip
 
-            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches = [], [], [], [], 0
+            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu = [], [], [], [], 0, []
             for _ in range(args.rounds):
                 nonce = f"b{uuid.uuid4().hex[:8]}"
-                began = time.monotonic()
+                began, began_cpu = time.monotonic(), cpu_seconds(api.process.pid)
                 rate, batches, failed = wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce=nonce, size=100, **fmt), args.seconds, 16)
                 events = (batches - failed) * 100
                 bad_batches += failed
                 wait_rows(client, project_id, nonce, events)
                 batch_rates.append(rate * 100)
                 queryable_rates.append(events / (time.monotonic() - began))
+                event_cpu.append((cpu_seconds(api.process.pid) - began_cpu) / events)
                 direct_rates.append(direct_insert(client, events))
                 small_rates.append(direct_insert(client, min(events, 20_000), chunk=100))
             ratios = [q / d for q, d in zip(queryable_rates, direct_rates, strict=True)]
@@ -286,6 +306,7 @@ def main() -> None:
                   f"clickhouse-connect insert of as many rows: {statistics.median(direct_rates):,.0f} rows/s in inserts of 10,000 rows; "
                   f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.25); "
                   f"in inserts of 100 rows: {statistics.median(small_rates):,.0f} rows/s", flush=True)  # fmt: skip
+            print(f"    API server CPU per event, draining included: {statistics.median(event_cpu) * 1e6:.0f} us", flush=True)
 
             latencies = asyncio.run(ack_to_queryable(api.url, key, client, project_id, args.seconds, 200))
             print(f"(c) ack -> queryable at 200 creates/s over {len(latencies)} signals: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

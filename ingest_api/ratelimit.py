@@ -30,15 +30,14 @@ class TokenBuckets:
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens >= cost:
             self._buckets[key] = (tokens - cost, now)
-            self._forget_full_buckets(now)
+            if len(self._buckets) > self.max_keys:
+                self._forget_full_buckets(now)
             return 0.0
         self._buckets[key] = (tokens, now)
         # A request larger than the bucket can never pass; tell it when the bucket is full again.
         return (min(cost, self.burst) - tokens) / self.rate
 
     def _forget_full_buckets(self, now: float) -> None:
-        if len(self._buckets) <= self.max_keys:
-            return
         refill = self.burst / self.rate
         self._buckets = {key: (t, last) for key, (t, last) in self._buckets.items() if now - last < refill}
         while len(self._buckets) > self.max_keys:  # all recently active: drop the oldest inserted

@@ -35,6 +35,7 @@ AnyValue = Annotated[
 ]
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9._:\-]{8,128}$"
 IdempotencyKey = Annotated[
     str,
     Field(
@@ -71,7 +72,7 @@ class CreateSignal(SignalValue):
         Annotated[
             str,
             Field(
-                pattern=r"^[A-Za-z0-9._:\-]{8,128}$",
+                pattern=ANONYMOUS_ID_PATTERN,
                 description="The SDK's own anonymous visitor id (8-128 letters, digits, '.', '_', ':' or '-'); "
                 "default: a daily-salted hash of IP and user agent",
             ),

@@ -10,10 +10,13 @@ Mechanism
   ``flock`` on ``lane-N/lock`` (released by the kernel even on SIGKILL). A process claims the lowest
   free lane, so a restarted process gets its predecessor's lane back; lanes left without an owner
   (fewer processes than before) are adopted and emptied by a running drainer.
-* **Segments.** A lane holds append-only segment files ``<time_ns>-<random>.seg``. Each record is
-  framed as ``<u32 length><u32 crc32><payload>``. Only the newest segment (the *active* one) is ever
-  written; the drainer seals it every drain interval (or at ``max_segment_bytes``) and a sealed
-  segment never changes again, so the drainer can cut it into the same batches on every attempt.
+* **Segments.** A lane holds append-only segment files ``<time_ns>-<random>.seg``. The records of
+  one ``append`` (JSON rows, so without newlines) are framed together as ``<u32 length><u32 crc32>
+  <records joined by newlines>``: one checksum per request, and the drainer splits a frame in one
+  call instead of a loop over records (files with a frame per record read the same). Only the
+  newest segment (the *active* one) is ever written; the drainer seals it every drain interval (or
+  at ``max_segment_bytes``) and a sealed segment never changes again, so the drainer can cut it
+  into the same batches on every attempt.
 * **Group commit.** ``await spool.append(records)`` queues the records and waits; one committer task
   takes everything queued (after a short linger), writes it with one ``write`` and one ``fdatasync``
   in a worker thread, then wakes all waiters. Many concurrent requests share one fsync, the way
@@ -24,7 +27,7 @@ Mechanism
 * **Progress.** A fully inserted segment is renamed into ``drained/`` (atomic; the directory is
   fsynced). Drained segments are kept for ``keep_drained_seconds`` so a restarted process can rebuild
   its map of recent idempotency keys from them, then deleted.
-* **Recovery.** On ``open`` every segment left in the lane is sealed; a torn last record (a write cut
+* **Recovery.** On ``open`` every segment left in the lane is sealed; a torn last frame (a write cut
   by a crash, never acknowledged because its fsync had not returned) fails its length or CRC check
   and is cut off. The drainer then sends all sealed segments before any new ones.
 """
@@ -80,8 +83,8 @@ def frame(payload: bytes) -> bytes:
 
 
 def read_frames(data: bytes) -> tuple[list[bytes], int]:
-    """The records in ``data`` up to the first torn or corrupt frame, and how many bytes they span."""
-    records: list[bytes] = []
+    """The frames' payloads in ``data`` up to the first torn or corrupt frame, and how many bytes they span."""
+    payloads: list[bytes] = []
     offset, end = 0, len(data)
     while offset + _FRAME.size <= end:
         length, crc = _FRAME.unpack_from(data, offset)
@@ -91,9 +94,17 @@ def read_frames(data: bytes) -> tuple[list[bytes], int]:
         payload = data[start : start + length]
         if zlib.crc32(payload) != crc:
             break
-        records.append(payload)
+        payloads.append(payload)
         offset = start + length
-    return records, offset
+    return payloads, offset
+
+
+def _records(payloads: list[bytes]) -> list[bytes]:
+    """The records of frames' payloads, each the newline-joined records of one append."""
+    records: list[bytes] = []
+    for payload in payloads:
+        records.extend(payload.split(b"\n"))
+    return records
 
 
 def _settle(group: list[tuple[bytes, asyncio.Future[None]]], error: BaseException | None) -> None:
@@ -205,7 +216,7 @@ class Spool:
         paths = sorted((self.lane / "drained").glob(f"*{SEGMENT_SUFFIX}")) + [s.path for s in self._sealed]
         for path in paths:
             try:
-                yield from read_frames(path.read_bytes())[0]
+                yield from _records(read_frames(path.read_bytes())[0])
             except FileNotFoundError:
                 continue
 
@@ -216,17 +227,20 @@ class Spool:
         return self._undrained_bytes + self._queued_bytes
 
     async def append(self, records: list[bytes]) -> None:
-        """Return once every record is fsynced; raises SpoolFull (nothing written) or the write's OSError."""
-        frames = frame(records[0]) if len(records) == 1 else b"".join(frame(r) for r in records)
-        if self.undrained_bytes + len(frames) > self.max_bytes:
+        """Return once every record (a JSON row: no newlines) is fsynced; raises SpoolFull (nothing
+        written) or the write's OSError."""
+        if not records:
+            return
+        framed = frame(records[0] if len(records) == 1 else b"\n".join(records))
+        if self.undrained_bytes + len(framed) > self.max_bytes:
             raise SpoolFull(self.retry_after_seconds)
         loop = asyncio.get_running_loop()
         if self._committer is None or self._committer.done() or self._committer.get_loop() is not loop:
             self._wakeup = asyncio.Event()
             self._committer = loop.create_task(self._commit_forever(), name="spool-commit")
         future: asyncio.Future[None] = loop.create_future()
-        self._queued.append((frames, future))
-        self._queued_bytes += len(frames)
+        self._queued.append((framed, future))
+        self._queued_bytes += len(framed)
         assert self._wakeup is not None
         self._wakeup.set()
         # A cancelled waiter (client gone) cancels only its future; the committer skips done futures.
@@ -320,7 +334,8 @@ class Spool:
 
     @staticmethod
     def read(segment: Segment) -> list[bytes]:
-        records, valid = read_frames(segment.path.read_bytes()[: segment.size])
+        payloads, valid = read_frames(segment.path.read_bytes()[: segment.size])
+        records = _records(payloads)
         if valid != segment.size:
             log.warning("spool_segment_cut", segment=str(segment.path), bytes_cut=segment.size - valid)
         return records

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import orjson
 import structlog
@@ -22,10 +21,12 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
+    """The answer given to an operation; a tuple of a number and strings, so the garbage collector
+    soon stops scanning the many kept in memory."""
+
     status: int
-    body: dict[str, Any]
+    body: bytes  # JSON
     fingerprint: str
 
 
@@ -78,7 +79,7 @@ class RecentOperations:
         for record in records:
             try:
                 row = orjson.loads(record)
-                answer = Answer(status=row["_status"], body=row["_body"], fingerprint=row["_fp"])
+                answer = Answer(status=row["_status"], body=orjson.dumps(row["_body"]), fingerprint=row["_fp"])
                 self.remember(row["project_id"], row["idempotency_key"], answer)
                 count += 1
             except (orjson.JSONDecodeError, KeyError, TypeError):

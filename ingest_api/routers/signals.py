@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 
 import orjson
 import structlog
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from feelback.domain import (
+    CONTENT_SET_KEY_PATTERN,
     ContentSetRules,
     NormalizedSignal,
     Operation,
@@ -54,10 +56,12 @@ from ingest_api.errors import ApiError, validation_message
 from ingest_api.privacy import DailySalts, EditGrant, EditTokenError, EditTokens, load_or_create_secret, visitor_hash
 from ingest_api.ratelimit import IngestLimits, retry_after_header
 from ingest_api.signal_schemas import (
+    ANONYMOUS_ID_PATTERN,
     EDIT_TOKEN_HEADER,
     IDEMPOTENCY_HEADER,
     IDEMPOTENCY_KEY,
     MAX_BATCH_OPERATIONS,
+    MAX_CONTENT_KEY_LENGTH,
     BatchRequest,
     BatchResult,
     CreatedSignal,
@@ -87,7 +91,6 @@ MAX_CLIENT_DELAY = dt.timedelta(days=30)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _SIGNAL_NAMESPACE = uuid.UUID("6f1c3c52-4d8e-4a53-9d0c-4f2b7e1f0a11")
 _EVENT_NAMESPACE = uuid.UUID("0b6e2d8a-7c1f-4e55-8a3b-2f9d6c4e8b21")
-_NAMESPACE_BYTES = {namespace: namespace.bytes for namespace in (_SIGNAL_NAMESPACE, _EVENT_NAMESPACE)}
 _CREATE, _EDIT, _REVOKE = Operation.create.value, Operation.edit.value, Operation.revoke.value
 
 
@@ -197,6 +200,10 @@ class SignalIngest:
         await run_in_threadpool(self.drainer.stop)
         self.spool.close()
 
+    def cached_project(self, header_key: str | None) -> ProjectAccess | None:
+        """The project of a header key when cached, without suspending."""
+        return self._keys.peek((header_key, None))
+
     async def project_for_key(self, header_key: str | None, query_key: str | None) -> ProjectAccess:
         return await self._keys.get((header_key, query_key), self._load_project, header_key, query_key)
 
@@ -266,13 +273,15 @@ def _iso_ms(ms: int) -> str:
     return _iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))
 
 
-def _uuid5(namespace: uuid.UUID, name: str) -> str:
-    """``str(uuid.uuid5(namespace, name))``, without building UUID objects (it runs per operation)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES[namespace] + name.encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _uuid5(prefix: bytes, name: str) -> str:
+    """``str(uuid.uuid5(namespace, prefix_name + name))`` for ``prefix = namespace.bytes + prefix_name``
+    (UTF-8), without building UUID objects (it runs per operation): the SHA-1 hex digest with its
+    version digit set to 5 and its variant digit to 8..b."""
+    text = hashlib.sha1(prefix + name.encode("utf-8")).hexdigest()
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT_DIGIT[text[16]]}{text[17:20]}-{text[20:32]}"
 
 
 @dataclass
@@ -286,16 +295,27 @@ class Caller:
     is_bot: bool
     received_ms: int
 
-    received_at: dt.datetime = dt.datetime.min
-    received_text: str = ""
+    received_text: str = field(init=False)
+    _signal_prefix: bytes = field(init=False, repr=False)
+    _event_prefix: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.received_at = dt.datetime.fromtimestamp(self.received_ms / 1000, dt.UTC)
         self.received_text = _ch_time_ms(self.received_ms)
+        # A create's signal id is uuid5(project, key) and every event's id uuid5(project, key) in
+        # another namespace: the same on every replica, so a retry anywhere names the same signal.
+        project = self.project_id.encode("utf-8") + b"\x00"
+        self._signal_prefix, self._event_prefix = _SIGNAL_NAMESPACE.bytes + project, _EVENT_NAMESPACE.bytes + project
 
-    def visitor(self, anonymous_id: str | None) -> str:
-        if anonymous_id:
-            return anonymous_id
+    def event_id(self, key: str) -> str:
+        return _uuid5(self._event_prefix, key)
+
+    @cached_property
+    def received_at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.received_ms / 1000, dt.UTC)
+
+    @cached_property
+    def hashed_visitor(self) -> str:
+        """The visitor id of an operation without ``anonymous_id``: the same for a whole batch."""
         salt = self.ingest.salts.salt_for(self.received_at.date())
         return visitor_hash(salt, self.ip, self.user_agent, self.project_id)
 
@@ -327,18 +347,22 @@ async def _caller(request: Request) -> Caller:
         access = await ingest.project_for_key(headers.get(KEY_HEADER), request.query_params.get("key") if request.scope["query_string"] else None)
     except ApiError as refused:  # 401 from the key check: rendered like every other refusal
         raise Refusal(refused.status, refused.code, refused.message, refused.headers) from None
-    origin = headers.get("origin")
+    client = request.scope.get("client")
+    return _caller_of(ingest, access, headers.get("origin"), headers.get("user-agent", ""), client[0] if client else "")
+
+
+def _caller_of(ingest: SignalIngest, access: ProjectAccess, origin: str | None, user_agent: str, ip: str) -> Caller:
+    """The caller of a request whose key is ``access``; 403 when its origin is not allowed."""
     if origin is not None and not origin_allowed(origin, access.allowed_origins):
         raise Refusal(
             403, "origin_not_allowed",
             f"origin {origin} is not allowed for project {access.project_id!r}; "
             f"allowed origins: {', '.join(access.allowed_origins)}",
         )  # fmt: skip
-    user_agent = headers.get("user-agent", "")
     return Caller(
         ingest=ingest,
         project_id=access.project_id,
-        ip=request.client.host if request.client else "",
+        ip=ip,
         user_agent=user_agent,
         is_bot=is_bot(user_agent),
         received_ms=int(ingest.clock() * 1000),
@@ -380,19 +404,60 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise _invalid(exc) from None
 
 
+# The common create (a vote, rating, like or reaction: content set, content key, a plain value,
+# maybe an anonymous id and an idempotency key) is checked by hand below, without building a model.
+# Anything else, valid or not, takes the pydantic model, so every refusal still comes from one place.
+PLAIN_CREATE_FIELDS = frozenset({"content_set", "content_key", "value", "anonymous_id", "idempotency_key"})
+PLAIN_OPERATION_FIELDS = PLAIN_CREATE_FIELDS | {"op"}
+_PLAIN_VALUE_TYPES = frozenset({type(None), bool, int, float, str})
+_CONTENT_SET_KEY = re.compile(CONTENT_SET_KEY_PATTERN)
+_ANONYMOUS_ID = re.compile(ANONYMOUS_ID_PATTERN)
+
+
+def plain_create_rules(ingest: SignalIngest, project_id: str, data: dict[str, Any],
+                       fields: frozenset[str] = PLAIN_CREATE_FIELDS,
+                       known_sets: dict[str, ContentSetRules] | None = None) -> ContentSetRules | None:  # fmt: skip
+    """The cached rules of the content set when ``data`` is a plain create that surely passes the
+    create model (only ``fields``, each within its rules) for a set that is not a message set;
+    None for anything else, which then takes the model. ``known_sets`` keeps the rules found per
+    content set for the rest of a batch."""
+    if not fields.issuperset(data):
+        return None
+    content_set, content_key = data.get("content_set"), data.get("content_key")
+    if type(content_set) is not str or type(content_key) is not str or not 0 < len(content_key) <= MAX_CONTENT_KEY_LENGTH:
+        return None
+    if type(data.get("value")) not in _PLAIN_VALUE_TYPES:
+        return None
+    anonymous_id = data.get("anonymous_id")
+    if anonymous_id is not None and (type(anonymous_id) is not str or not _ANONYMOUS_ID.fullmatch(anonymous_id)):
+        return None
+    key = data.get("idempotency_key")
+    if key is not None and (type(key) is not str or not IDEMPOTENCY_KEY.fullmatch(key)):
+        return None
+    if known_sets is not None and (rules := known_sets.get(content_set)) is not None:
+        return rules
+    if not _CONTENT_SET_KEY.fullmatch(content_set):
+        return None
+    rules = ingest.cached_rules(project_id, content_set)
+    if rules is None or rules.signal_type is SignalType.message:
+        return None
+    if known_sets is not None:
+        known_sets[content_set] = rules
+    return rules
+
+
 # --- operations -------------------------------------------------------------------------------
 
 
-@dataclass
-class Prepared:
+class Prepared(NamedTuple):
     """An operation ready to spool: its row (a JSON record of raw.feedback_events) and its answer."""
 
     status: int
-    body: dict[str, Any]
+    body: bytes  # the answer's JSON, encoded once for the row, the response and the replay map
     record: bytes
 
 
-_NOT_FINGERPRINTED = ("op", "signal_id", "idempotency_key")
+_NOT_FINGERPRINTED = frozenset({"op", "signal_id", "idempotency_key"})
 
 
 def _fingerprint(kind: str, signal_id: str, data: dict[str, Any]) -> str:
@@ -404,7 +469,7 @@ def _fingerprint(kind: str, signal_id: str, data: dict[str, Any]) -> str:
 
 def _record(caller: Caller, key: str, fingerprint: str, status: int, body: dict[str, Any], **row: Any) -> Prepared:
     event = {
-        "event_id": _uuid5(_EVENT_NAMESPACE, f"{caller.project_id}\x00{key}"),
+        "event_id": caller.event_id(key),
         "idempotency_key": key,
         "project_id": caller.project_id,
         "value": None,
@@ -419,9 +484,14 @@ def _record(caller: Caller, key: str, fingerprint: str, status: int, body: dict[
         **row,
         "_fp": fingerprint,
         "_status": status,
-        "_body": body,
     }
-    return Prepared(status, body, orjson.dumps(event))
+    return _prepared(status, body, event)
+
+
+def _prepared(status: int, body: dict[str, Any], event: dict[str, Any]) -> Prepared:
+    answer = orjson.dumps(body)
+    event["_body"] = orjson.Fragment(answer)
+    return Prepared(status, answer, orjson.dumps(event))
 
 
 def _normalized(rules: ContentSetRules, fields: SignalValue) -> dict[str, Any]:
@@ -486,21 +556,42 @@ async def prepare(caller: Caller, kind: str, key: str, fingerprint: str, signal_
 def prepare_create(caller: Caller, key: str, fingerprint: str, request: CreateSignal, rules: ContentSetRules) -> Prepared:
     values = _normalized(rules, request)
     occurred_at = caller.occurred(request.occurred_at)
-    visitor_id = caller.visitor(request.anonymous_id)
-    caller.take_visitor(visitor_id)
-    signal_id = _uuid5(_SIGNAL_NAMESPACE, f"{caller.project_id}\x00{key}")
-    until_ms = caller.received_ms + rules.edit_window_seconds * 1000
+    return _created(caller, key, fingerprint, rules, values, request.content_key, request.anonymous_id, occurred_at)
+
+
+def prepare_plain_create(caller: Caller, key: str, fingerprint: str, data: dict[str, Any], rules: ContentSetRules) -> Prepared:
+    """``prepare_create`` for a create that ``plain_create_rules`` accepted, read from the body as sent."""
+    try:
+        values = _normalized_value(rules, data.get("value"))
+    except SignalValueError as exc:
+        raise _invalid(exc) from None
+    return _created(caller, key, fingerprint, rules, values, data["content_key"], data.get("anonymous_id"), caller.received_text)
+
+
+def _created(caller: Caller, key: str, fingerprint: str, rules: ContentSetRules, values: dict[str, Any],
+             content_key: str, anonymous_id: str | None, occurred_at: str) -> Prepared:  # fmt: skip
+    project_id = caller.project_id
+    visitor_id = anonymous_id or caller.hashed_visitor
+    wait = caller.ingest.limits.take_visitor(project_id, visitor_id)
+    if wait:
+        raise _rate_limited(wait, "visitor")
+    signal_id = _uuid5(caller._signal_prefix, key)
+    window_ms = rules.edit_window_seconds * 1000
+    until_ms = caller.received_ms + window_ms
+    signal_type = values["signal_type"]
     token = None
-    if not rules.final_at_once:
-        token = caller.ingest.tokens.issue(
-            EditGrant(caller.project_id, signal_id, visitor_id, rules.key, request.content_key, rules.signal_type.value, until_ms)
-        )
+    if window_ms:  # not final at once
+        token = caller.ingest.tokens.issue_for(project_id, signal_id, visitor_id, rules.key, content_key, signal_type, until_ms)
     body = {"signal_id": signal_id, "edit_token": token, "editable_until": _iso_ms(until_ms)}
-    return _record(
-        caller, key, fingerprint, 201, body,
-        content_set=rules.key, content_key=request.content_key, signal_id=signal_id,
-        operation=_CREATE, visitor_id=visitor_id, occurred_at=occurred_at, **values,
-    )  # fmt: skip
+    # The row as _record builds it, spelled out: this runs for every create.
+    event = {
+        "event_id": _uuid5(caller._event_prefix, key), "idempotency_key": key, "project_id": project_id,
+        "content_set": rules.key, "content_key": content_key, "signal_id": signal_id, "operation": _CREATE,
+        **values,
+        "visitor_id": visitor_id, "is_bot": caller.is_bot, "occurred_at": occurred_at, "received_at": caller.received_text,
+        "_fp": fingerprint, "_status": 201,
+    }  # fmt: skip
+    return _prepared(201, body, event)
 
 
 def _grant(caller: Caller, signal_id: str, token: str) -> EditGrant:
@@ -601,37 +692,56 @@ def _signal_id(request: Request) -> str:
         raise Refusal(422, "invalid_request", problem) from None
 
 
-def _idempotency_header(request: Request) -> str | None:
-    value = request.headers.get(IDEMPOTENCY_HEADER)
+def _checked_idempotency_header(value: str | None) -> str | None:
     if value is not None and not IDEMPOTENCY_KEY.fullmatch(value):
         raise Refusal(422, "invalid_request", f"{IDEMPOTENCY_HEADER}: must be 1 to 128 printable ASCII characters without spaces")
     return value
 
 
 async def _single(request: Request, body_model: type[BaseModel], kind: str, signal_id: str = "",
-                  data: dict[str, Any] | None = None) -> Response:  # fmt: skip
+                  data: dict[str, Any] | None = None, caller: Caller | None = None) -> Response:  # fmt: skip
     """The path every single-operation route takes: auth, parse, replay, limits, spool, answer."""
-    caller = await _caller(request)
+    caller = caller or await _caller(request)
     if data is None:
         data = _json_object(await _read_body(request, caller.ingest.settings.ingest_max_body_bytes))
     parsed = _parse(body_model, data)
-    wait = caller.ingest.limits.take_project(caller.project_id)
+    _take_project(caller)
+    key = parsed.idempotency_key or _checked_idempotency_header(request.headers.get(IDEMPOTENCY_HEADER)) or uuid.uuid4().hex
+    fingerprint = _fingerprint(kind, signal_id, data)
+
+    def prepare_parsed() -> Prepared | Awaitable[Prepared]:
+        if kind == "create" and (rules := caller.ingest.cached_rules(caller.project_id, parsed.content_set)):
+            return prepare_create(caller, key, fingerprint, parsed, rules)  # the common case, without a coroutine
+        return prepare(caller, kind, key, fingerprint, signal_id, parsed)
+
+    status, body, headers = await _store_once(caller, key, fingerprint, prepare_parsed)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _take_project(caller: Caller, operations: int = 1) -> None:
+    wait = caller.ingest.limits.take_project(caller.project_id, operations)
     if wait:
         raise _rate_limited(wait, "project")
-    key = parsed.idempotency_key or _idempotency_header(request) or uuid.uuid4().hex
-    fingerprint = _fingerprint(kind, signal_id, data)
+
+
+_REPLAYED = {REPLAYED_HEADER: "true"}
+
+
+async def _store_once(caller: Caller, key: str, fingerprint: str,
+                      prepare_one: Callable[[], Prepared | Awaitable[Prepared]]) -> tuple[int, bytes, dict[str, str] | None]:  # fmt: skip
+    """The earlier answer for ``key`` (with the replayed header), or ``prepare_one``'s operation
+    spooled and remembered: (status, JSON body, extra headers)."""
     recent = caller.ingest.recent
     if recent.seen(caller.project_id, key):
         earlier = await _earlier_answer(recent, caller.project_id, key, fingerprint)
         if earlier is not None:
-            return _json(earlier.status, earlier.body, {REPLAYED_HEADER: "true"})
+            return earlier.status, earlier.body, _REPLAYED
     recent.begin(caller.project_id, key)
     answer = None
     try:
-        if kind == "create" and (rules := caller.ingest.cached_rules(caller.project_id, parsed.content_set)):
-            prepared = prepare_create(caller, key, fingerprint, parsed, rules)  # the common case, without a coroutine
-        else:
-            prepared = await prepare(caller, kind, key, fingerprint, signal_id, parsed)
+        prepared = prepare_one()
+        if not isinstance(prepared, Prepared):
+            prepared = await prepared
         try:
             await caller.ingest.spool.append([prepared.record])
         except (SpoolFull, OSError) as exc:
@@ -639,7 +749,7 @@ async def _single(request: Request, body_model: type[BaseModel], kind: str, sign
         answer = Answer(prepared.status, prepared.body, fingerprint)
     finally:
         recent.finish(caller.project_id, key, answer)
-    return _json(prepared.status, prepared.body)
+    return prepared.status, prepared.body, None
 
 
 @router.post(
@@ -713,14 +823,21 @@ async def batch(request: Request) -> Response:
     try:
         caller = await _caller(request)
         body = await _read_body(request, caller.ingest.settings.ingest_max_body_bytes)
-        envelope: BatchRequest = _parse(BatchRequest, _json_object(body))
-        wait = caller.ingest.limits.take_project(caller.project_id, len(envelope.operations))
-        if wait:
-            raise _rate_limited(wait, "project")
-        results = await _run_batch(caller, envelope.operations)
+        operations = _batch_operations(_json_object(body))
+        _take_project(caller, len(operations))
+        results = await _run_batch(caller, operations)
     except Refusal as refusal:
         return _refused(refusal)
     return _json(200, {"results": results})
+
+
+def _batch_operations(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations of a batch body: checked by hand when it surely passes ``BatchRequest``."""
+    operations = data.get("operations")
+    if len(data) == 1 and type(operations) is list and 0 < len(operations) <= MAX_BATCH_OPERATIONS \
+            and all(type(operation) is dict for operation in operations):  # fmt: skip
+        return operations
+    return _parse(BatchRequest, data).operations
 
 
 def _parse_operation(raw: dict[str, Any]) -> CreateOperation | EditOperation | RevokeOperation:
@@ -742,12 +859,17 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
     begun: dict[str, tuple[int, str]] = {}  # key -> (index of its first operation in this batch, fingerprint)
     copies: list[tuple[int, int]] = []  # (index, index of the operation it repeats)
     prepared: list[tuple[int, str, Prepared]] = []
+    known_sets: dict[str, ContentSetRules] = {}
     for index, raw in enumerate(operations):
         try:
-            operation = _parse_operation(raw)
-            signal_id = "" if operation.op == "create" else str(operation.signal_id)
-            key = operation.idempotency_key or uuid.uuid4().hex
-            fingerprint = _fingerprint(operation.op, signal_id, raw)
+            rules = plain_create_rules(ingest, caller.project_id, raw, PLAIN_OPERATION_FIELDS, known_sets) if raw.get("op") == _CREATE else None
+            if rules is not None:
+                operation, kind, signal_id, key = None, _CREATE, "", raw.get("idempotency_key") or uuid.uuid4().hex
+            else:
+                operation = _parse_operation(raw)
+                kind, signal_id = operation.op, "" if operation.op == "create" else str(operation.signal_id)
+                key = operation.idempotency_key or uuid.uuid4().hex
+            fingerprint = _fingerprint(kind, signal_id, raw)
             if key in begun:
                 first, first_fingerprint = begun[key]
                 if first_fingerprint != fingerprint:
@@ -760,12 +882,14 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
             if recent.seen(caller.project_id, key):
                 earlier = await _earlier_answer(recent, caller.project_id, key, fingerprint)
                 if earlier is not None:
-                    results[index] = {"status": earlier.status, "body": earlier.body}
+                    results[index] = {"status": earlier.status, "body": orjson.Fragment(earlier.body)}
                     continue
-            if operation.op == "create" and (rules := ingest.cached_rules(caller.project_id, operation.content_set)):
-                ready = prepare_create(caller, key, fingerprint, operation, rules)  # the common case, without a coroutine
+            if operation is None:
+                ready = prepare_plain_create(caller, key, fingerprint, raw, rules)  # the common case, without a model
+            elif kind == "create" and (rules := ingest.cached_rules(caller.project_id, operation.content_set)):
+                ready = prepare_create(caller, key, fingerprint, operation, rules)  # without a coroutine
             else:
-                ready = await prepare(caller, operation.op, key, fingerprint, signal_id, operation)
+                ready = await prepare(caller, kind, key, fingerprint, signal_id, operation)
         except Refusal as refusal:
             results[index] = {"status": refusal.status, "body": refusal.body}
             continue
@@ -784,7 +908,7 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
         for index, key, ready in prepared:
             answer = Answer(ready.status, ready.body, begun[key][1]) if stored else None
             recent.finish(caller.project_id, key, answer)
-            results[index] = {"status": ready.status, "body": ready.body}
+            results[index] = {"status": ready.status, "body": orjson.Fragment(ready.body)}
     for index, first in copies:
         results[index] = results[first]
     return results  # type: ignore[return-value]
@@ -804,13 +928,90 @@ class IngestFastPath:
 
     def __init__(self, app: Any):
         self.app = app
-        self.handlers = {"/v1/signals": create_signal, "/v1/batch": batch}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            handler = self.handlers.get(scope["path"])
-            if handler is not None:
-                response = await handler(Request(scope, receive, send))
+            path = scope["path"]
+            if path == "/v1/signals":
+                await create_signal_asgi(scope, receive, send)
+                return
+            if path == "/v1/batch":
+                response = await batch(Request(scope, receive, send))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# Header slots read by create_signal_asgi (ASGI gives names in lower case; the first one counts,
+# as with Starlette's Headers.get).
+_KEY, _ORIGIN, _USER_AGENT, _CONTENT_LENGTH, _IDEMPOTENCY = range(5)
+_READ_HEADERS = {
+    KEY_HEADER.lower().encode(): _KEY, b"origin": _ORIGIN, b"user-agent": _USER_AGENT,
+    b"content-length": _CONTENT_LENGTH, IDEMPOTENCY_HEADER.lower().encode(): _IDEMPOTENCY,
+}  # fmt: skip
+
+
+def _latin1(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def create_signal_asgi(scope: Any, receive: Any, send: Any) -> None:
+    """``POST /v1/signals`` as ``create_signal`` answers it, for a key already cached, without
+    Request and Response objects; a plain create also skips the model (``plain_create_rules``).
+    A key not cached yet or sent in the query takes the route itself."""
+    ingest = _ingest_of(scope["app"])
+    found: list[bytes | None] = [None] * 5
+    for name, value in scope["headers"]:
+        slot = _READ_HEADERS.get(name)
+        if slot is not None and found[slot] is None:
+            found[slot] = value
+    access = None if scope["query_string"] else ingest.cached_project(_latin1(found[_KEY]))
+    if access is None:
+        response = await create_signal(Request(scope, receive, send))
+        await response(scope, receive, send)
+        return
+    headers: dict[str, str] | None
+    try:
+        client = scope.get("client")
+        caller = _caller_of(ingest, access, _latin1(found[_ORIGIN]), _latin1(found[_USER_AGENT]) or "", client[0] if client else "")
+        body = await _receive_body(receive, _latin1(found[_CONTENT_LENGTH]), ingest.settings.ingest_max_body_bytes)
+        data = _json_object(body)
+        rules = plain_create_rules(ingest, caller.project_id, data)
+        if rules is None:
+            response = await _single(Request(scope, receive, send), CreateSignal, "create", data=data, caller=caller)
+            await response(scope, receive, send)
+            return
+        _take_project(caller)
+        key = data.get("idempotency_key") or _checked_idempotency_header(_latin1(found[_IDEMPOTENCY])) or uuid.uuid4().hex
+        fingerprint = _fingerprint(_CREATE, "", data)
+        status, answer, headers = await _store_once(
+            caller, key, fingerprint, lambda: prepare_plain_create(caller, key, fingerprint, data, rules)
+        )
+    except Refusal as refusal:
+        status, answer, headers = refusal.status, orjson.dumps(refusal.body), refusal.headers
+    # The headers Starlette's Response(answer, status, headers, media_type="application/json") sends.
+    raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()] if headers else []
+    raw_headers.append((b"content-length", str(len(answer)).encode("latin-1")))
+    raw_headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": answer})
+
+
+async def _receive_body(receive: Any, declared: str | None, limit: int) -> bytes:
+    """``_read_body`` over the raw ASGI ``receive``: the same checks and the same refusals."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refusal(413, "body_too_large", f"request body is {declared} bytes; the limit is {limit} bytes")
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise Refusal(413, "body_too_large", f"request body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise Refusal(400, "client_disconnected", "the client went away before sending the whole body")

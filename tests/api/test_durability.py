@@ -206,3 +206,28 @@ def test_a_torn_tail_is_cut_and_the_rest_kept(tmp_path):
     assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == ["a", "b"]
     assert recovered.size == segment.size == segment.path.stat().st_size
     reopened.close()
+
+
+def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
+    """An append is one frame of newline-joined rows; segments with a frame per row read the same."""
+    from ingest_api.spool import frame
+
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+
+    async def append() -> None:
+        await spool.append([_row("a"), _row("b"), _row("c")])
+        await spool.append([_row("d")])
+        await spool.append([])
+
+    asyncio.run(append())
+    spool.close()
+    (segment,) = spool.sealed_segments()
+    with open(segment.path, "ab") as file:  # as a process that framed each row wrote them
+        file.write(frame(_row("e")) + frame(_row("f")))
+
+    reopened = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    (recovered,) = reopened.sealed_segments()
+    keys = ["a", "b", "c", "d", "e", "f"]
+    assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == keys
+    assert [orjson.loads(r)["idempotency_key"] for r in reopened.recent_records()] == keys
+    reopened.close()
