@@ -61,10 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.include_router(module.router)
             if hasattr(module, "IngestFastPath"):
                 app.add_middleware(module.IngestFastPath)  # inside CORS, which is added next
+            if hasattr(module, "StatsFastPath"):
+                app.add_middleware(module.StatsFastPath)  # inside CORS too
     install_cors(app)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: a plain def costs a worker-thread round trip
         return {"status": "ok"}
 
     return app

@@ -32,6 +32,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
@@ -192,6 +193,11 @@ class LiveDelta:
             for day, measures in days.items():
                 by_day[day].add(measures)
         return cls(watermark, checked_at, version, by_content, dict(by_day))
+
+    @cached_property
+    def as_of(self) -> bytes:
+        """``checked_at`` as responses show it (ISO, milliseconds, UTC as Z), made once per refresh."""
+        return self.checked_at.isoformat(timespec="milliseconds").replace("+00:00", "Z").encode()
 
     def of_content(self, content_key: str, bounds: WindowBounds) -> Measures:
         days = self.by_content.get(content_key, {})

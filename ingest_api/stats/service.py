@@ -10,17 +10,21 @@ A read costs, in the steady state, no I/O at all:
   ``MAX_AGE``. Bringing it up to date costs one look at the raw table's parts shared by every set
   (``freshness.RawTail``) and a read of the set's raw events only when rows were inserted for it.
   With the ingest spool inserting within a few hundred milliseconds of acknowledging, every
-  operation acknowledged at least 2 s before a read is in it.
+  operation acknowledged at least 2 s before a read is in it;
+- each response body is kept rendered (JSON bytes and ETag) under the delta's version, so a read
+  whose numbers did not change since the last identical read only splices in ``as_of``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from clickhouse_connect.driver.client import Client
 
 from feelback.control_plane.keys import KeyKind
@@ -39,7 +43,8 @@ LOOKUP_STALE_SECONDS = 60.0
 REFRESH_AFTER = 0.4
 MAX_AGE = 1.2
 MART_ENTRIES = 200_000
-TOP_ENTRIES = 10_000
+# Response bodies, each kept while its numbers stay the same (a new delta version or build replaces it).
+RENDERED_ENTRIES = 20_000
 # Sets with at most this many contents in a window are read whole: one query per set, window and build.
 WHOLE_SET_CONTENTS = 20_000
 _NOTHING = Measures()  # shared and never changed: readers add to copies
@@ -56,10 +61,27 @@ class Reader:
 
 
 @dataclass(frozen=True)
-class Stats:
-    """A response body without ``as_of`` (which changes every refresh), and what it was built from."""
+class Rendered:
+    """A response body as sent, without ``as_of`` (which changes every refresh), and its weak ETag."""
 
-    body: dict[str, Any]
+    json: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Rendered:
+        data = orjson.dumps(body)
+        return cls(data, f'W/"{hashlib.blake2b(data, digest_size=12).hexdigest()}"')
+
+    def with_as_of(self, as_of: bytes) -> bytes:
+        """The body with ``"as_of"`` as its last key: what ``orjson.dumps({**body, "as_of": ...})`` gives."""
+        return b"%b,\"as_of\":\"%b\"}" % (self.json[:-1], as_of)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A rendered response body and the live delta it was built from (which gives ``as_of``)."""
+
+    rendered: Rendered
     delta: LiveDelta
 
 
@@ -109,7 +131,7 @@ class StatsService:
         self._lookups = RefreshingCache(LOOKUP_SECONDS, LOOKUP_STALE_SECONDS)
         self._marts = MemoryCache(MART_ENTRIES)
         self._marts_watermark: dt.datetime | None = None
-        self._tops = MemoryCache(TOP_ENTRIES)
+        self._rendered = MemoryCache(RENDERED_ENTRIES)
         self._deltas: dict[tuple[str, str], SetFreshness] = {}
         self._tail = RawTail(REFRESH_AFTER)
         self._loads = SingleFlight()
@@ -190,7 +212,6 @@ class StatsService:
     def _mart_cache_for(self, watermark: dt.datetime) -> MemoryCache:
         if self._marts_watermark is None or watermark > self._marts_watermark:  # a new build: old rows are dead
             self._marts.clear()
-            self._tops.clear()
             self._marts_watermark = watermark
         return self._marts
 
@@ -251,28 +272,58 @@ class StatsService:
 
     # --- reads ---------------------------------------------------------------------------------
 
+    def _rendered_for(self, key: tuple, rules: ContentSetRules) -> Rendered | None:
+        """The body cached under ``key`` (which holds the delta's version, so the numbers are the
+        same), if it was rendered with these rules (compared by identity first: cheap)."""
+        entry = self._rendered.get(key)
+        if entry is None:
+            return None
+        if entry[0] is not rules:
+            if entry[0] != rules:
+                return None
+            self._rendered.put(key, (rules, entry[1]))  # the same rules, reloaded: compare by identity again
+        return entry[1]
+
+    def _render(self, key: tuple, rules: ContentSetRules, body: dict[str, Any]) -> Rendered:
+        rendered = Rendered.of(body)
+        self._rendered.put(key, (rules, rendered))
+        return rendered
+
     async def content_stats(self, reader: Reader, rules: ContentSetRules, content_key: str, window: Window) -> Stats:
         bounds = resolve(window, reader.timezone, self.now())
         delta = await self.live_delta(reader, rules)
-        marts = await self.mart_contents(reader, rules, bounds, delta, [content_key])
-        measures = marts[content_key].copy().add(delta.of_content(content_key, bounds))
-        body = {**_heading(rules, bounds, delta), "content_key": content_key, **stats_json(measures, rules)}
-        return Stats(body, delta)
+        key = ("content", reader.project_id, rules.key, bounds, delta.version, content_key)
+        rendered = self._rendered_for(key, rules)
+        if rendered is None:
+            marts = await self.mart_contents(reader, rules, bounds, delta, [content_key])
+            measures = marts[content_key].copy().add(delta.of_content(content_key, bounds))
+            body = {**_heading(rules, bounds, delta), "content_key": content_key, **stats_json(measures, rules)}
+            rendered = self._render(key, rules, body)
+        return Stats(rendered, delta)
 
     async def batch_stats(self, reader: Reader, rules: ContentSetRules, contents: list[str], window: Window) -> Stats:
         bounds = resolve(window, reader.timezone, self.now())
         delta = await self.live_delta(reader, rules)
-        marts = await self.mart_contents(reader, rules, bounds, delta, contents)
-        by_content = {
-            content: stats_json(marts[content].copy().add(delta.of_content(content, bounds)), rules) for content in contents
-        }
-        return Stats({**_heading(rules, bounds, delta), "contents": by_content}, delta)
+        key = ("batch", reader.project_id, rules.key, bounds, delta.version, tuple(contents))
+        rendered = self._rendered_for(key, rules)
+        if rendered is None:
+            marts = await self.mart_contents(reader, rules, bounds, delta, contents)
+            by_content = {
+                content: stats_json(marts[content].copy().add(delta.of_content(content, bounds)), rules)
+                for content in contents
+            }
+            rendered = self._render(key, rules, {**_heading(rules, bounds, delta), "contents": by_content})
+        return Stats(rendered, delta)
 
     async def set_stats(self, reader: Reader, rules: ContentSetRules, window: Window) -> Stats:
         bounds = resolve(window, reader.timezone, self.now())
         delta = await self.live_delta(reader, rules)
-        measures = (await self.mart_set(reader, rules, bounds, delta)).copy().add(delta.of_set(bounds))
-        return Stats({**_heading(rules, bounds, delta), **stats_json(measures, rules)}, delta)
+        key = ("set", reader.project_id, rules.key, bounds, delta.version)
+        rendered = self._rendered_for(key, rules)
+        if rendered is None:
+            measures = (await self.mart_set(reader, rules, bounds, delta)).copy().add(delta.of_set(bounds))
+            rendered = self._render(key, rules, {**_heading(rules, bounds, delta), **stats_json(measures, rules)})
+        return Stats(rendered, delta)
 
     async def top(
         self, reader: Reader, rules: ContentSetRules, window: Window, by: str, limit: int, min_total: int
@@ -281,9 +332,9 @@ class StatsService:
             raise invalid(f'by: "average" ranks ratings; content set "{rules.key}" holds {rules.signal_type.value} signals')
         bounds = resolve(window, reader.timezone, self.now())
         delta = await self.live_delta(reader, rules)
-        key = (reader.project_id, rules, bounds, by, limit, min_total, delta.version)
-        body = self._tops.get(key)
-        if body is None:
+        key = ("top", reader.project_id, rules.key, bounds, delta.version, by, limit, min_total)
+        rendered = self._rendered_for(key, rules)
+        if rendered is None:
             marts = await self.mart_set_contents(reader, rules, bounds, delta)
             merged = {
                 content: (marts.get(content) or Measures()).copy().add(delta.of_content(content, bounds))
@@ -294,6 +345,5 @@ class StatsService:
                 key=lambda item: RANKINGS[by](*item),
             )[:limit]
             items = [{"content_key": content, **stats_json(measures, rules)} for content, measures in ranked]
-            body = {**_heading(rules, bounds, delta), "by": by, "items": items}
-            self._tops.put(key, body)
-        return Stats(body, delta)
+            rendered = self._render(key, rules, {**_heading(rules, bounds, delta), "by": by, "items": items})
+        return Stats(rendered, delta)

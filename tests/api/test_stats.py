@@ -362,6 +362,60 @@ def test_rolling_windows_summed_from_daily_rows_equal_the_rolling_mart(world, ch
             assert comparable(read_contents(ch, world.project_id, content_set, daily, None)) == comparable(from_rolling)
 
 
+def test_the_fast_path_answers_as_the_routes_do(api, world):
+    """StatsFastPath (pure ASGI, before routing) and the FastAPI routes give the same status, headers
+    and body (``as_of`` aside) to reads, refusals and 304s; unusual parameters go on to the routes."""
+    from urllib.parse import unquote
+
+    import httpx
+
+    from ingest_api.app import create_app
+    from ingest_api.routers.stats import StatsFastPath, parse_stats_get
+
+    routes_only = create_app(world.settings)
+    routes_only.user_middleware = [entry for entry in routes_only.user_middleware if entry.cls is not StatsFastPath]
+    assert len(routes_only.user_middleware) == len(api.app.user_middleware) - 1
+    plain = TestClient(routes_only, headers={"X-Feelback-Key": world.public_key, "User-Agent": BROWSER_UA})
+    secret = {"Authorization": f"Bearer {world.secret_key}"}
+    etag = api.get("/v1/stats/thumbs//a", params={"window": "7d"}).headers["etag"]
+    cases = [  # (path, params, headers, served by the fast path)
+        ("/v1/stats/votes", {}, {}, True),
+        ("/v1/stats/votes", {"window": "7d"}, {}, True),
+        ("/v1/stats/stars//a", {"window": "month"}, {}, True),
+        ("/v1/stats/stars/%2Fb", {"window": "30d"}, {}, True),
+        ("/v1/stats/thumbs//a", {"window": "7d"}, {"If-None-Match": f'"other", {etag}'}, True),
+        ("/v1/stats/emoji/batch", {"content": ["/a", "/b", "/a", "/never"], "window": "90d"}, {}, True),
+        ("/v1/stats/stars/top", {"by": "average", "limit": "2"}, {}, True),
+        ("/v1/stats/votes/top", {"by": "average"}, {}, True),  # 422 from the service
+        ("/v1/stats/internal", {}, {}, True),  # 403 private_stats
+        ("/v1/stats/internal", {"window": "year"}, secret, True),
+        ("/v1/stats/votes", {}, {"X-Feelback-Key": ""}, True),  # 401 missing key
+        ("/v1/stats/votes", {"key": world.public_key}, {"X-Feelback-Key": ""}, True),
+        ("/v1/stats/votes", {"key": world.secret_key}, {"X-Feelback-Key": ""}, True),  # 401 secret key in a URL
+        ("/v1/stats/nosuchset", {}, {}, True),  # 404
+        ("/v1/stats/votes//a", {}, {"Origin": "https://widgets.example"}, True),  # CORS headers
+        ("/v1/stats/votes//a", {"window": "8d"}, {}, False),  # 422 naming the parameter
+        ("/v1/stats/votes/top", {"limit": "010"}, {}, False),
+        ("/v1/stats/votes/", {}, {}, False),
+    ]
+    try:
+        for path, params, headers, fast in cases:
+            query = str(httpx.QueryParams(params)).encode()
+            assert (parse_stats_get(unquote(path), query) is not None) == fast, (path, params)
+            got, want = api.get(path, params=params, headers=headers), plain.get(path, params=params, headers=headers)
+            assert got.status_code == want.status_code, (path, params, got.text, want.text)
+            assert got.headers.multi_items() == want.headers.multi_items(), (path, params)
+            if got.status_code == 200:
+                assert {**got.json(), "as_of": None} == {**want.json(), "as_of": None}, (path, params)
+                assert list(got.json())[-1] == "as_of"
+            else:
+                assert got.content == want.content, (path, params)
+        assert api.get("/v1/stats/thumbs//a", params={"window": "7d"}, headers={"If-None-Match": etag}).status_code == 304
+    finally:
+        plain.close()
+        routes_only.state.stats.close()
+
+
 def _live(world: World, content_set: str, content_key: str, **matching) -> oracle.LiveSignal:
     repeatable = {"likes"}
     for signal in oracle.live_signals(world.rows, TIMEZONE, repeatable):
