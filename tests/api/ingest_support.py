@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 
 from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import ContentSet
 from feelback.control_plane.projects import create_project
 from feelback.settings import Settings
+from ingest_api.app import create_app
 from tests.fixtures.control_db import fresh_control_db
 from warehouse.local_server.process import free_port
 
@@ -65,6 +67,13 @@ def seed_project(settings: Settings, origins: tuple[str, ...] = (ORIGIN,)) -> Pr
                 )
             )  # fmt: skip
         return Project(created.project.id, created.public_key, created.secret_key)
+
+
+def project_client(settings: Settings, project: Project) -> TestClient:
+    """A test client of a new app, sending the project's public key from a browser; ``.project`` is the project."""
+    client = TestClient(create_app(settings), headers={"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA})
+    client.project = project
+    return client
 
 
 def wait_for_rows(ch, sql: str, parameters: dict, expected: int, timeout: float = 2.0) -> tuple[int, float]:

@@ -19,7 +19,7 @@ from feelback.domain import ContentSetRules
 from ingest_api.app import create_app
 from ingest_api.routers.signals import PLAIN_CREATE_FIELDS, PLAIN_OPERATION_FIELDS, plain_create_rules
 from ingest_api.signal_schemas import CreateSignal, operation_adapter
-from tests.api.ingest_support import BROWSER_UA, ORIGIN, ingest_settings, seed_project, wait_for_rows
+from tests.api.ingest_support import BROWSER_UA, ORIGIN, ingest_settings, project_client, seed_project, wait_for_rows
 
 ROW_COLUMNS = (
     "project_id, content_set, content_key, operation, signal_type, value, rating_scale, reaction, message, tags, "
@@ -100,9 +100,7 @@ def fast_settings(clickhouse_server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(fast_settings):
-    settings, project = fast_settings
-    with TestClient(create_app(settings), headers={"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA}) as client:
-        client.project = project
+    with project_client(*fast_settings) as client:
         client.post("/v1/signals", json={"content_set": "votes", "content_key": "/warm", "value": "yes"})  # caches the key
         client.post("/v1/batch", json={"operations": [{"op": "create", "content_set": "stars", "content_key": "/warm", "value": 1}]})
         yield client

@@ -8,15 +8,15 @@ import uuid
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from ingest_api.app import create_app
 from ingest_api.ratelimit import IngestLimits
-from tests.api.ingest_support import BROWSER_UA, ORIGIN, ApiProcess, ingest_settings, seed_project, wait_for_rows
+from tests.api.ingest_support import (
+    BROWSER_UA, ORIGIN, ApiProcess, ingest_settings, project_client, seed_project, wait_for_rows,
+)  # fmt: skip
 
 ADMIN_TOKEN = "fuzz-admin-token"
 COUNT_BY_KEYS = "SELECT count() FROM raw.feedback_events WHERE project_id = {p:String} AND idempotency_key IN {keys:Array(String)}"
@@ -30,10 +30,7 @@ def api_settings(clickhouse_server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(api_settings):
-    settings, project = api_settings
-    app = create_app(settings)
-    with TestClient(app, headers={"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA}) as client:
-        client.project = project
+    with project_client(*api_settings) as client:
         yield client
 
 
