@@ -1,12 +1,18 @@
-"""The dbt build's cost: a first build of a history, then one new day, at two history sizes.
+"""The dbt build's cost and the stats API's speed at two history sizes.
 
-    .venv/bin/python -m bench.pipeline [--events 200000] [--days 90] [--scale 4]
+    .venv/bin/python -m bench.pipeline [--events 200000] [--days 90] [--scale 4] [--no-stats]
 
-For each history size (``events`` and ``events * scale``, spread over ``days`` days), on a fresh
-local server: ``dbt run`` of the whole history (first build), then ``dbt run`` of one new day of
-the same size each time (creates plus edits and revokes of signals up to 30 days old). Prints wall
-times and per-model times. The incremental day should cost about the same at both sizes:
-incremental models recompute what the new day touches, not the history.
+For each history size (``events`` and ``events * scale``, spread over ``days`` and ``days * scale``
+days ending yesterday, so the same number of events per day), on a fresh local server: ``dbt run``
+of the whole history (first build), then ``dbt run`` of one new day (today, UTC) of the same size
+each time (creates plus edits and revokes of signals up to 30 days old). Prints wall times and
+per-model times. The incremental day should cost about the same at both sizes: incremental models
+recompute what the new day touches, not the history (target: 10M/1M ratio <= 1.5).
+
+Then, unless ``--no-stats``, the stats API on that warehouse (bench/stats_load.py's helpers): one
+synthetic project registered in a control-plane database, widget reads with skewed popularity,
+p50/p99 at 500 requests/s offered open loop and the maximum requests/s at 64 connections
+(targets: p50 <= 5 ms, p99 <= 25 ms, >= 2,000 requests/s, 10M/1M p99 ratio <= 1.5).
 """
 
 from __future__ import annotations
@@ -23,62 +29,17 @@ from pathlib import Path
 
 import clickhouse_connect
 
+from bench.stats_load import measure_stats_api, register_project, serve_api, widget_targets
+from bench.synthetic import CONTENT_SETS, insert_events
 from pipelines.dbt_env import dbt_env
 from warehouse.local_server.process import ServerProcess
 from warehouse.migrations import migrate
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-START = dt.date(2025, 1, 1)
-SETS = "['votes', 'stars', 'likes', 'reactions', 'notes']"
-TYPES = "['yesno', 'rating', 'like', 'reaction', 'message']"
-
-# Events numbered [first, last): every attribute of a signal derives from the number of its create,
-# so an edit or revoke (number n) of signal s carries s's project, set, content and visitor.
-EVENTS = """
-INSERT INTO raw.feedback_events
-    (event_id, idempotency_key, project_id, content_set, content_key, signal_id, operation, signal_type, value,
-     rating_scale, reaction, message, tags, contact_email, form_fields, visitor_id, is_bot, occurred_at, received_at)
-SELECT
-    generateUUIDv4(number) AS event_id,
-    toString(number) AS idempotency_key,
-    concat('project-', toString(s % 5)) AS project_id,
-    {sets}[t + 1] AS content_set,
-    concat('/page-', toString(cityHash64(s, 2) % 500)) AS content_key,
-    reinterpretAsUUID(reverse(unhex(leftPad(hex(s), 32, '0')))) AS signal_id,
-    op AS operation,
-    {types}[t + 1] AS signal_type,
-    multiIf(op = 'revoke', NULL, t = 0, if(cityHash64(number, 5) % 2 = 0, 1, -1), t = 1, 1 + cityHash64(number, 5) % 5,
-            t = 2, 1, NULL) AS value,
-    if(t = 1, 5, 0) AS rating_scale,
-    if(t = 3 AND op != 'revoke', ['thumbs_up', 'heart', 'confused', 'eyes'][1 + cityHash64(number, 6) % 4], '') AS reaction,
-    if(t = 4 AND op != 'revoke', ['Great page, thanks!', 'This is wrong and confusing.', 'ok'][1 + cityHash64(number, 7) % 3], '') AS message,
-    [] AS tags, '' AS contact_email, map() AS form_fields,
-    concat('v', toString(cityHash64(s, 3) % 50000)) AS visitor_id,
-    cityHash64(number, 8) % 100 = 0 AS is_bot,
-    received AS occurred_at,
-    received AS received_at
-FROM
-(
-    SELECT
-        number,
-        multiIf(number < {first} + 100 OR cityHash64(number, 4) % 10 < 8, 'create',
-                cityHash64(number, 4) % 10 = 8, 'edit', 'revoke') AS op,
-        if(op = 'create', number, greatest(toInt64(number) - 1 - toInt64(cityHash64(number, 9) % {reach}), 0)) AS s,
-        cityHash64(s, 1) % 5 AS t,
-        toDateTime64('{start}', 3, 'UTC') + toIntervalMillisecond(intDiv(number * {day_ms}, {per_day})) AS received
-    FROM numbers({first}, {count})
-)
-"""
-
-
-def insert_events(client, first: int, count: int, per_day: int) -> None:
-    client.command(
-        EVENTS.format(
-            sets=SETS, types=TYPES, first=first, count=count, per_day=per_day, day_ms=86_400_000,
-            reach=per_day * 30, start=START.isoformat(),
-        )
-    )
+PROJECTS = [f"project-{n}" for n in range(5)]
+CONTENTS = 500
+EDIT_REACH_DAYS = 30
 
 
 def dbt_run(server: ServerProcess, min_day: dt.date, max_day: dt.date, target: Path) -> tuple[float, dict[str, float]]:
@@ -126,8 +87,27 @@ def prepare_sources(client) -> None:
     ensure_table(client)
 
 
-def measure(events: int, days: int) -> dict:
+def insert_days(client, first: int, days: int, per_day: int, start: dt.date) -> None:
+    insert_events(
+        client, first, per_day * days, dt.datetime.combine(start, dt.time(), dt.UTC), dt.timedelta(days=days),
+        per_day * EDIT_REACH_DAYS, projects=PROJECTS, contents=CONTENTS,
+    )
+
+
+def measure_api(server: ServerProcess, folder: Path) -> dict:
+    """The stats API on this warehouse, reading the first synthetic project's widgets."""
+    database_url = f"sqlite:///{folder / 'control.db'}"
+    key = register_project(database_url, PROJECTS[0], CONTENT_SETS)
+    env = {"FEELBACK_CLICKHOUSE_URL": server.url, "FEELBACK_DATABASE_URL": database_url, "FEELBACK_HOME": str(folder / "home")}
+    targets = widget_targets(list(CONTENT_SETS), [f"/page-{n}" for n in range(CONTENTS)])
+    with serve_api(env) as url:
+        return measure_stats_api(url, key, targets, rate=500, seconds=10, connections=64)
+
+
+def measure(events: int, days: int, stats: bool) -> dict:
     per_day = events // days
+    today = dt.datetime.now(dt.UTC).date()
+    first_day, last_day = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as folder:
         server = ServerProcess(data_dir=Path(folder) / "clickhouse").start()
         try:
@@ -136,17 +116,16 @@ def measure(events: int, days: int) -> dict:
             )
             migrate(client)
             prepare_sources(client)
-            insert_events(client, 0, per_day * days, per_day)
+            insert_days(client, 0, days, per_day, first_day)
             seed(server, Path(folder) / "target-seed")
-            last = START + dt.timedelta(days=days - 1)
-            full, _ = dbt_run(server, START, last, Path(folder) / "target-full")
-            insert_events(client, per_day * days, per_day, per_day)
-            new_day = last + dt.timedelta(days=1)
-            incremental, models = dbt_run(server, new_day, new_day, Path(folder) / "target-day")
+            full, _ = dbt_run(server, first_day, last_day, Path(folder) / "target-full")
+            insert_days(client, per_day * days, 1, per_day, today)
+            incremental, models = dbt_run(server, today, today, Path(folder) / "target-day")
             (signals,) = client.query("SELECT count() FROM analytics.fct_signals").result_rows[0]
+            api = measure_api(server, Path(folder)) if stats else None
         finally:
             server.stop()
-    return {"events": per_day * days, "signals": signals, "full": full, "day": incremental, "models": models}
+    return {"events": per_day * days, "signals": signals, "full": full, "day": incremental, "models": models, "api": api}
 
 
 def main() -> None:
@@ -154,16 +133,31 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--no-stats", action="store_true", help="skip the stats API measurements")
     args = parser.parse_args()
 
-    runs = [measure(args.events, args.days), measure(args.events * args.scale, args.days * args.scale)]
+    runs = [measure(args.events, args.days, not args.no_stats),
+            measure(args.events * args.scale, args.days * args.scale, not args.no_stats)]  # fmt: skip
     print(f"{'history events':>15} {'live signals':>13} {'first build s':>14} {'+1 day s':>9}")
     for run in runs:
         print(f"{run['events']:>15,} {run['signals']:>13,} {run['full']:>14.1f} {run['day']:>9.1f}")
+    print(f"+1 day ratio large/small: {runs[1]['day'] / runs[0]['day']:.2f} (target <= 1.5)")
     print("\nper-model seconds of the +1 day build (small history, large history):")
     for model in runs[0]["models"]:
         print(f"  {model:<28} {runs[0]['models'][model]:>6.2f} {runs[1]['models'].get(model, float('nan')):>6.2f}")
     print("(dbt's own start-up and parse, ~10-30 s, are in the wall times, not in the per-model seconds)")
+    if args.no_stats:
+        return
+    print("\nstats API after the +1 day build (500 req/s offered open loop; closed loop at 64 connections):")
+    print(f"{'history events':>15} {'p50 ms':>7} {'p99 ms':>7} {'max req/s':>10} {'/healthz p99 ms':>16} {'/healthz req/s':>15}")
+    for run in runs:
+        opened, closed = run["api"]["open_loop"], run["api"]["closed_loop"]
+        baseline = run["api"].get("baseline", {})
+        print(f"{run['events']:>15,} {opened['p50_ms']:>7.2f} {opened['p99_ms']:>7.2f} {closed['max_rps']:>10,.0f} "
+              f"{baseline.get('open_loop', {}).get('p99_ms', float('nan')):>16.2f} "
+              f"{baseline.get('closed_loop', {}).get('max_rps', float('nan')):>15,.0f}   statuses {opened['statuses']}")  # fmt: skip
+    ratio = runs[1]["api"]["open_loop"]["p99_ms"] / runs[0]["api"]["open_loop"]["p99_ms"]
+    print(f"p99 ratio large/small: {ratio:.2f} (target <= 1.5); targets: p50 <= 5 ms, p99 <= 25 ms, >= 2,000 req/s")
 
 
 if __name__ == "__main__":

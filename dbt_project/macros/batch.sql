@@ -70,19 +70,23 @@
   select distinct project_id, content_set, content_key, visitor_id from ({{ batch_created_signals() }})
 {%- endmacro %}
 
-{#- Every signal of those visitors (live, superseded or revoked): the rows of fct_signals to redo. -#}
+{#- The batch's reach, computed once per build into int_batch_signals (every signal of the visitor
+    groups above, with its creation day): the keys each later model recomputes. -#}
+
+{#- Every signal of those groups: the rows of int_signal_current_state to redo. -#}
+{% macro touched_group_signals() -%}
+  select project_id, content_set, content_key, visitor_id, signal_id, created_day from {{ ref('int_batch_signals') }}
+{%- endmacro %}
+
+{#- Every signal of those groups (live, superseded or revoked): the rows of fct_signals to redo. -#}
 {% macro batch_group_signals() -%}
-  select project_id, content_set, content_key, created_day as day, signal_id
-  from {{ ref('int_signal_lifecycle') }}
-  where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+  select project_id, content_set, content_key, created_day as day, signal_id from {{ ref('int_batch_signals') }}
 {%- endmacro %}
 
 {#- The content-days those signals count on. A signal counts on the day it was created, so an
     edit or revoke today changes the day the signal was created. -#}
 {% macro batch_content_days() -%}
-  select distinct project_id, content_set, content_key, created_day as day, signal_type
-  from {{ ref('int_signal_lifecycle') }}
-  where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+  select distinct project_id, content_set, content_key, created_day as day, signal_type from {{ ref('int_batch_signals') }}
 {%- endmacro %}
 
 
@@ -93,6 +97,13 @@
   keys present in the new rows). The keys are computed once into a scratch table: a DELETE
   mutation would evaluate its subquery again for every part. Nothing to do on a first or
   full-refresh build.
+
+  A lightweight DELETE is a mutation that visits every part of the table (about 0.1 s a part
+  here, whether or not it holds a touched key, IN PARTITION or not), so these tables are
+  partitioned coarsely (by year) or not at all: their part count, not their rows, sets that cost.
+  (Patch-part deletes, lightweight_delete_mode = 'lightweight_update', cost only the rows they
+  find, but BACKUP leaves patch parts out: ClickHouse issue #116677, so a restore would bring
+  deleted rows back.)
 -#}
 {% macro delete_touched_keys(key_columns, keys_sql) -%}
   {%- if is_incremental() -%}

@@ -54,12 +54,31 @@ group by {{ key_columns | join(', ') }}, window_days, as_of_day
   array join {{ periods() }} as period
 {%- endmacro %}
 
+{#- Every day of the touched weeks and months (rows of `touched`, from touched_periods). -#}
+{% macro days_of_touched_weeks_and_months(key_columns) -%}
+  select {{ key_columns | join(', ') }}, period_start + day_number as day
+  from touched
+  array join range(if(period = 'week', 7, toDayOfMonth(toLastDayOfMonth(period_start)))) as day_number
+  where period in ('week', 'month')
+{%- endmacro %}
+
+{#- The twelve months of the touched years, as (key columns, 'month', month start) period keys. -#}
+{% macro months_of_touched_years(key_columns) -%}
+  select {{ key_columns | join(', ') }}, 'month', addMonths(period_start, month_number)
+  from touched
+  array join range(12) as month_number
+  where period = 'year'
+{%- endmacro %}
+
 {#-
-  Period rows from daily rows. Weeks, months and years are summed from their days; all time is
-  the sum of the years. When incremental, only the periods containing `touched_days` are made:
-  their days are read from the earliest touched period on (not the whole history), and all time
-  adds the recomputed years to the untouched years already in this table (the pre-hook deleted
-  the touched ones). So a period row costs at most a year of days, and all time a row per year.
+  Period rows from daily rows: weeks and months are summed from their days, years from their
+  months, all time from the years. When incremental, only the periods containing `touched_days`
+  are made, each from rows of its own: the days of a touched week or month, the month rows of a
+  touched year (recomputed ones plus the others already in this table: the pre-hook deleted the
+  touched ones), the year rows of a touched key for all time. So a build reads at most a month of
+  days, twelve months and a row per year for each touched key, whatever the history.
+  Weeks/months and years are MATERIALIZED CTEs (computed once, though read twice): the model
+  needs query_settings={'enable_materialized_cte': 1}.
 -#}
 {% macro calendar_periods(daily, key_columns, touched_days) -%}
 {%- set keys = key_columns | join(', ') -%}
@@ -70,38 +89,50 @@ touched as (
 ),
 {%- endif %}
 
-days as (
-    select daily.*, period, {{ period_start('period', 'day') }} as period_start
-    from {{ daily }} as daily
-    array join ['week', 'month', 'year'] as period
-    {%- if is_incremental() %}
-    where ({{ keys }}) in (select {{ keys }} from touched)
-      and daily.day >= (select min(period_start) from touched where period != 'all')
-    {%- endif %}
-),
-
-calendar as (
-    select {{ keys }}, period, period_start, {{ summed_measures() }}
-    from days
-    {%- if is_incremental() %}
-    where ({{ keys }}, period, period_start) in (select {{ keys }}, period, period_start from touched)
-    {%- endif %}
+weeks_and_months as materialized (
+    select {{ keys }}, period, {{ period_start('period', 'day') }} as period_start, {{ summed_measures() }}
+    from (
+        select {{ keys }}, day, {{ measure_sum_columns() }}
+        from {{ daily }}
+        {%- if is_incremental() %}
+        where ({{ keys }}, day) in ({{ days_of_touched_weeks_and_months(key_columns) }})
+        {%- endif %}
+    )
+    array join ['week', 'month'] as period
     group by {{ keys }}, period, period_start
+    {%- if is_incremental() %}
+    -- a touched week's days may fall in an untouched month, and the other way round
+    having ({{ keys }}, period, period_start) in (select {{ keys }}, period, period_start from touched)
+    {%- endif %}
 ),
 
-years as (
-    select {{ keys }}, {{ measure_sum_columns() }} from calendar where period = 'year'
+months as (
+    select {{ keys }}, period_start, {{ measure_sum_columns() }} from weeks_and_months where period = 'month'
     {%- if is_incremental() %}
     union all
-    select {{ keys }}, {{ measure_sum_columns() }}
+    select {{ keys }}, period_start, {{ measure_sum_columns() }}
     from {{ this }}
-    where period = 'year' and ({{ keys }}) in (select {{ keys }} from touched)
+    where ({{ keys }}, period, period_start) in ({{ months_of_touched_years(key_columns) }})
     {%- endif %}
+),
+
+years as materialized (
+    select {{ keys }}, 'year' as period, toStartOfYear(period_start) as period_start, {{ summed_measures() }}
+    from months
+    group by {{ keys }}, period_start
 ),
 
 all_time as (
     select {{ keys }}, 'all' as period, toDate('1970-01-01') as period_start, {{ summed_measures() }}
-    from years
+    from (
+        select {{ keys }}, {{ measure_sum_columns() }} from years
+        {%- if is_incremental() %}
+        union all
+        select {{ keys }}, {{ measure_sum_columns() }}
+        from {{ this }}
+        where period = 'year' and ({{ keys }}) in (select {{ keys }} from touched where period = 'all')
+        {%- endif %}
+    )
     group by {{ keys }}
 )
 
@@ -112,7 +143,9 @@ select
     {{ measure_sum_columns() }},
     {{ measure_averages() }}
 from (
-    select * from calendar
+    select * from weeks_and_months
+    union all
+    select * from years
     union all
     select * from all_time
 )

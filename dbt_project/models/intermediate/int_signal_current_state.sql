@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id'],
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'visitor_id'], batch_visitor_groups()) }}",
+    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id', 'created_day'], touched_group_signals()) }}",
   )
 }}
 {#-
@@ -16,6 +16,7 @@
   Sets not (yet) replicated from the control plane get the domain default: one per visitor
   for every type but messages.
 -#}
+-- depends_on: {{ ref('int_batch_signals') }}
 
 with signals as (
     select
@@ -36,9 +37,11 @@ with signals as (
         updated_at,
         edits,
         revoked_at
-    from {{ ref('int_signal_lifecycle') }}
     {%- if is_incremental() %}
-    where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+    -- every signal of the visitor groups the batch touched, with its lifecycle
+    from {{ ref('int_batch_signals') }}
+    {%- else %}
+    from {{ ref('int_signal_lifecycle') }}
     {%- endif %}
 ),
 

@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'day', 'signal_type'],
-    partition_by='toYYYYMM(day)',
+    partition_by='toYear(day)',
     pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_type'], batch_content_days()) }}",
   )
 }}
@@ -14,6 +14,7 @@
   Content-days touched by the batch (including days of old signals edited or revoked now) are
   recomputed from fct_signals; a day whose signals were all revoked loses its row.
 -#}
+-- depends_on: {{ ref('int_batch_signals') }}
 
 select
     project_id,

@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'day', 'signal_type', 'content_key'],
-    partition_by='toYYYYMM(day)',
+    partition_by='toYear(day)',
     pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_type'], batch_content_days()) }}",
   )
 }}
@@ -13,6 +13,7 @@
   on given days are one primary-key range (set totals, rankings of a set's contents over a week).
   Kept in step with agg_content_daily: the same touched content-days, copied over.
 -#}
+-- depends_on: {{ ref('int_batch_signals') }}
 
 select
     project_id,

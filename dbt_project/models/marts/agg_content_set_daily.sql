@@ -4,12 +4,12 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'day', 'signal_type'],
-    partition_by='toYYYYMM(day)',
     pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'day', 'signal_type'], batch_set_days()) }}",
   )
 }}
 {#- One row per content set, day (project time zone) and signal type: the sum of its contents,
     read as one primary-key range per touched set-day from agg_content_daily_by_set. -#}
+-- depends_on: {{ ref('int_batch_signals') }}
 
 select
     project_id,

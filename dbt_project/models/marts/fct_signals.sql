@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'day', 'signal_id'],
-    partition_by='toYYYYMM(day)',
+    partition_by='toYear(day)',
     pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_id'], batch_group_signals()) }}",
   )
 }}
@@ -19,6 +19,7 @@
   sentiment_label buckets it with VADER's thresholds: >= 0.05 positive, <= -0.05 negative.
   value_key names the value for per-value counts: yes/no, up/down, 1..scale, like, the reaction.
 -#}
+-- depends_on: {{ ref('int_batch_signals') }}
 
 with signals as (
     select
@@ -40,7 +41,7 @@ with signals as (
         edits
     from {{ ref('int_signal_current_state') }}
     {%- if is_incremental() %}
-    where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+    where (project_id, content_set, content_key, visitor_id, signal_id, created_day) in ({{ touched_group_signals() }})
     {%- endif %}
 ),
 
