@@ -59,6 +59,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import synthetic  # noqa: E402
+
 KEY_HEADER = "X-Feelback-Key"
 # A generator sending this late at p99 was itself short of CPU (on a quiet machine it is well under 1 ms).
 STARVED_LAG_MS = 5.0
@@ -621,55 +623,13 @@ def serve_api(env: dict[str, str], workers: int = 1) -> Iterator[str]:
 # --- a world of its own ----------------------------------------------------------------------------
 
 PROJECT = "stats-bench"
-SETS = {"votes": ("yesno", {}), "stars": ("rating", {"scale": 5}), "likes": ("like", {}),
-        "reactions": ("reaction", {}), "notes": ("message", {})}  # fmt: skip
 CONTENTS = 500
-
-# Events numbered [first, first + count) over [start, start + span): popular pages (low numbers)
-# get most signals; 80 % creates, 10 % edits and 10 % revokes of signals up to ~30 days older.
-EVENTS = """
-INSERT INTO raw.feedback_events
-    (event_id, idempotency_key, project_id, content_set, content_key, signal_id, operation, signal_type, value,
-     rating_scale, reaction, message, tags, contact_email, form_fields, visitor_id, is_bot, occurred_at, received_at)
-SELECT
-    generateUUIDv4(number) AS event_id,
-    concat('bench-', toString(number)) AS idempotency_key,
-    {project:String} AS project_id,
-    ['votes', 'stars', 'likes', 'reactions', 'notes'][t + 1] AS content_set,
-    concat('page-', toString(toUInt32(pow(cityHash64(s, 2) % 1000000 / 1000000, 3) * {contents:UInt32}))) AS content_key,
-    reinterpretAsUUID(reverse(unhex(leftPad(hex(s), 32, '0')))) AS signal_id,
-    op AS operation,
-    ['yesno', 'rating', 'like', 'reaction', 'message'][t + 1] AS signal_type,
-    multiIf(op = 'revoke', NULL, t = 0, if(cityHash64(number, 5) % 2 = 0, 1, -1), t = 1, 1 + cityHash64(number, 5) % 5,
-            t = 2, 1, NULL) AS value,
-    if(t = 1, 5, 0) AS rating_scale,
-    if(t = 3 AND op != 'revoke', ['thumbs_up', 'heart', 'confused', 'eyes'][1 + cityHash64(number, 6) % 4], '') AS reaction,
-    if(t = 4 AND op != 'revoke', ['Great page, thanks!', 'This is wrong and confusing.', 'ok'][1 + cityHash64(number, 7) % 3], '') AS message,
-    [] AS tags, '' AS contact_email, map() AS form_fields,
-    concat('v', toString(cityHash64(s, 3) % 50000)) AS visitor_id,
-    cityHash64(number, 8) % 100 = 0 AS is_bot,
-    received AS occurred_at,
-    received AS received_at
-FROM
-(
-    SELECT
-        number,
-        multiIf(number < {first:UInt64} + 100 OR cityHash64(number, 4) % 10 < 8, 'create',
-                cityHash64(number, 4) % 10 = 8, 'edit', 'revoke') AS op,
-        if(op = 'create', number, greatest(toInt64(number) - 1 - toInt64(cityHash64(number, 9) % {reach:UInt64}), 0)) AS s,
-        cityHash64(s, 1) % 5 AS t,
-        {start:DateTime64(3, 'UTC')} + toIntervalMillisecond(intDiv((number - {first:UInt64}) * {span_ms:UInt64}, {count:UInt64})) AS received
-    FROM numbers({first:UInt64}, {count:UInt64})
-)
-"""
 
 
 def insert_events(client, first: int, count: int, start: dt.datetime, span: dt.timedelta, reach: int) -> None:
-    """Events ``first`` .. ``first + count - 1``; an edit or revoke reaches up to ``reach`` events back."""
-    client.command(EVENTS, parameters={
-        "project": PROJECT, "contents": CONTENTS, "first": first, "count": count, "start": start,
-        "span_ms": int(span.total_seconds() * 1000), "reach": max(1, reach),
-    })  # fmt: skip
+    """Events ``first`` .. ``first + count - 1`` of one project; popular pages (low numbers) get most signals."""
+    synthetic.insert_events(client, first, count, start, span, reach, projects=(PROJECT,), contents=CONTENTS, skew=3,
+                            content_prefix="page-", idempotency_prefix="bench-")  # fmt: skip
 
 
 def build_world(folder: Path, events: int) -> tuple[dict[str, str], str]:
@@ -687,7 +647,7 @@ def build_world(folder: Path, events: int) -> tuple[dict[str, str], str]:
     from feelback.settings import get_settings
 
     get_settings.cache_clear()
-    key = register_project(env["FEELBACK_DATABASE_URL"], PROJECT, SETS)
+    key = register_project(env["FEELBACK_DATABASE_URL"], PROJECT, synthetic.CONTENT_SETS)
     client = get_client()
     migrate(client)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -779,7 +739,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as folder:
         env, key = build_world(Path(folder), args.events)
         with serve_api(env, workers=args.workers) as url:
-            targets = widget_targets(list(SETS), popular_contents())
+            targets = widget_targets(list(synthetic.CONTENT_SETS), popular_contents())
             print(f"API {url}, {len(set(targets)):,} distinct targets read with skewed popularity")
             print_report(measure_stats_api(url, key, targets, **options))
 
