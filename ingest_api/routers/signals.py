@@ -20,7 +20,6 @@ into ClickHouse exactly once, normally within a second.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import re
@@ -29,7 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any, NamedTuple
 
 import orjson
@@ -51,6 +50,7 @@ from feelback.domain import (
 )
 from feelback.settings import Settings
 from ingest_api.bots import is_bot
+from ingest_api.cache import LoadingCache
 from ingest_api.dependencies import KEY_HEADER, load_rules_or_refusal, require_public_key
 from ingest_api.errors import ApiError, validation_message
 from ingest_api.privacy import DailySalts, EditGrant, EditTokenError, EditTokens, load_or_create_secret, visitor_hash
@@ -132,38 +132,6 @@ class ProjectAccess:
     allowed_origins: tuple[str, ...]
 
 
-class _TTLCache:
-    """Values loaded in a worker thread and kept ``seconds``; concurrent misses share one load."""
-
-    def __init__(self, seconds: float, max_entries: int = 10_000):
-        self.seconds, self.max_entries = seconds, max_entries
-        self._values: dict[Any, tuple[float, Any]] = {}
-        self._loading: dict[Any, asyncio.Future[Any]] = {}
-
-    def peek(self, key: Any) -> Any:
-        entry = self._values.get(key)
-        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
-
-    async def get(self, key: Any, load: Callable[..., Any], *args: Any) -> Any:
-        entry = self._values.get(key)
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1]
-        loading = self._loading.get(key)
-        if loading is None or loading.get_loop() is not asyncio.get_running_loop():
-            loading = self._loading[key] = asyncio.ensure_future(self._load(key, load, *args))
-        return await asyncio.shield(loading)
-
-    async def _load(self, key: Any, load: Callable[..., Any], *args: Any) -> Any:
-        try:
-            value = await run_in_threadpool(load, *args)  # failures (a 401) are not kept
-        finally:
-            self._loading.pop(key, None)
-        if len(self._values) >= self.max_entries:
-            self._values.clear()
-        self._values[key] = (time.monotonic() + self.seconds, value)
-        return value
-
-
 class SignalIngest:
     """Everything the public routes share inside one API process."""
 
@@ -185,8 +153,8 @@ class SignalIngest:
             interval_seconds=settings.spool_drain_interval_ms / 1000,
         )
         self.clock: Callable[[], float] = time.time
-        self._keys = _TTLCache(CACHE_SECONDS)
-        self._sets = _TTLCache(CACHE_SECONDS)
+        self._keys = LoadingCache(CACHE_SECONDS, expected=(ApiError,))  # a refused key: an answer, not a warning
+        self._sets = LoadingCache(CACHE_SECONDS)
 
     def start(self) -> None:
         self.spool.open()
@@ -205,7 +173,7 @@ class SignalIngest:
         return self._keys.peek((header_key, None))
 
     async def project_for_key(self, header_key: str | None, query_key: str | None) -> ProjectAccess:
-        return await self._keys.get((header_key, query_key), self._load_project, header_key, query_key)
+        return await self._keys.get((header_key, query_key), partial(self._load_project, header_key, query_key))
 
     def _load_project(self, header_key: str | None, query_key: str | None) -> ProjectAccess:
         with self.sessionmaker() as session:
@@ -218,7 +186,7 @@ class SignalIngest:
         return rules if isinstance(rules, ContentSetRules) else None
 
     async def rules(self, project_id: str, set_key: str) -> ContentSetRules:
-        rules = await self._sets.get((project_id, set_key), self._load_rules, project_id, set_key)
+        rules = await self._sets.get((project_id, set_key), partial(self._load_rules, project_id, set_key))
         if isinstance(rules, ApiError):
             raise Refusal(rules.status, rules.code, rules.message)
         return rules

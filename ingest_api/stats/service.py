@@ -32,7 +32,7 @@ from feelback.domain import ContentSetRules, SignalType
 from feelback.settings import Settings
 from ingest_api.dependencies import authenticate, load_rules_or_refusal, require_public_key
 from ingest_api.errors import ApiError, forbidden, invalid
-from ingest_api.stats.cache import MemoryCache, RefreshingCache, SingleFlight
+from ingest_api.cache import MemoryCache, RefreshingCache, SingleFlight
 from ingest_api.stats.freshness import LiveDelta, RawTail, SetFreshness
 from ingest_api.stats.measures import Measures, value_keys
 from ingest_api.stats.queries import MartWindow, read_contents, read_set

@@ -1,4 +1,4 @@
-"""In-process caches of the stats API: bounded, optionally expiring, and single-flight loads.
+"""In-process caches of the API (ingest and stats): bounded, optionally expiring, and single-flight loads.
 
 Used from the event loop only (no locks); the loads themselves run in worker threads.
 """
@@ -54,12 +54,14 @@ class MemoryCache:
 class SingleFlight:
     """Runs a blocking load in a worker thread once per key at a time; concurrent callers share it."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: tuple[type[BaseException], ...] = ()) -> None:
         self._running: dict[Hashable, asyncio.Future] = {}
+        self._expected = expected  # failures that are answers (a refused key), not worth a warning
 
     def start(self, key: Hashable, load: Callable[[], T]) -> asyncio.Future:
         future = self._running.get(key)
-        if future is None:
+        # a future of another event loop (a test client's loop that has gone) cannot be awaited here
+        if future is None or future.get_loop() is not asyncio.get_running_loop():
             future = asyncio.ensure_future(anyio.to_thread.run_sync(load))
             self._running[key] = future
             future.add_done_callback(lambda done: self._finished(key, done))
@@ -70,9 +72,31 @@ class SingleFlight:
         return await asyncio.shield(self.start(key, load))
 
     def _finished(self, key: Hashable, future: asyncio.Future) -> None:
-        self._running.pop(key, None)
-        if not future.cancelled() and future.exception() is not None:
-            log.warning("stats_load_failed", key=repr(key)[:200], error=repr(future.exception()))
+        if self._running.get(key) is future:
+            del self._running[key]
+        error = None if future.cancelled() else future.exception()
+        if error is not None and not isinstance(error, self._expected):
+            log.warning("cache_load_failed", key=repr(key)[:200], error=repr(error))
+
+
+class LoadingCache:
+    """Values loaded in a worker thread and kept ``seconds``; concurrent misses share one load, and a
+    failed load is not kept."""
+
+    def __init__(self, seconds: float, max_entries: int = 10_000, expected: tuple[type[BaseException], ...] = ()):
+        self._entries = MemoryCache(max_entries, seconds)
+        self._loads = SingleFlight(expected)
+
+    def peek(self, key: Hashable) -> Any:
+        """The cached value, or None, without suspending."""
+        return self._entries.get(key)
+
+    async def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        value = self._entries.get(key, _MISSING)
+        if value is _MISSING:
+            value = await self._loads.run(key, load)
+            self._entries.put(key, value)
+        return value
 
 
 class RefreshingCache:
