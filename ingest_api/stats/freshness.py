@@ -54,16 +54,21 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EVENT_COLUMNS = """event_id, idempotency_key, content_key, signal_id, operation, signal_type, value,
         rating_scale, reaction, visitor_id, occurred_at, received_at"""
 
+# The set's raw events since ``since``, without bots, each idempotency key once (its first copy).
+# Before the first build there is nothing to subtract: these are all fresh.
+ALL_EVENTS = f"""
+SELECT {_EVENT_COLUMNS}
+FROM raw.feedback_events
+WHERE project_id = {{project_id:String}} AND content_set = {{content_set:String}}
+  AND received_at > {{since:DateTime64(3, 'UTC')}}
+  AND NOT is_bot
+ORDER BY received_at, event_id
+LIMIT 1 BY idempotency_key
+"""
+
+# ... less the operations the build already staged.
 FRESH_EVENTS = f"""
-WITH fresh AS (
-    SELECT {_EVENT_COLUMNS}
-    FROM raw.feedback_events
-    WHERE project_id = {{project_id:String}} AND content_set = {{content_set:String}}
-      AND received_at > {{since:DateTime64(3, 'UTC')}}
-      AND NOT is_bot
-    ORDER BY received_at, event_id
-    LIMIT 1 BY idempotency_key
-)
+WITH fresh AS ({ALL_EVENTS})
 SELECT {_EVENT_COLUMNS}
 FROM fresh
 WHERE idempotency_key NOT IN (
@@ -74,17 +79,6 @@ WHERE idempotency_key NOT IN (
       AND received_at <= {{watermark:DateTime64(3, 'UTC')}}
 )
 ORDER BY received_at, event_id
-"""
-
-# Before the first build there is nothing to subtract: every event is fresh.
-ALL_EVENTS = f"""
-SELECT {_EVENT_COLUMNS}
-FROM raw.feedback_events
-WHERE project_id = {{project_id:String}} AND content_set = {{content_set:String}}
-  AND received_at > {{since:DateTime64(3, 'UTC')}}
-  AND NOT is_bot
-ORDER BY received_at, event_id
-LIMIT 1 BY idempotency_key
 """
 
 PRIOR_SIGNALS = f"""
