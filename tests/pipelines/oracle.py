@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ingest_api.stats.measures import value_key  # the keys' names are vocabulary, not rules under test
 from tests.pipelines.raw_events import COLUMNS
 
 
@@ -26,20 +27,6 @@ class LiveSignal:
     day: dt.date
     value_key: str
     value: int | None
-
-
-def _value_key(signal_type: str, value: int | None, reaction: str) -> str:
-    if signal_type == "yesno":
-        return "yes" if value == 1 else "no"
-    if signal_type == "updown":
-        return "up" if value == 1 else "down"
-    if signal_type == "rating":
-        return str(value)
-    if signal_type == "like":
-        return "like"
-    if signal_type == "reaction":
-        return reaction
-    return ""
 
 
 def live_signals(rows: list[list], timezone: str = "UTC", repeatable_sets: set[str] = frozenset()) -> list[LiveSignal]:
@@ -87,7 +74,7 @@ def live_signals(rows: list[list], timezone: str = "UTC", repeatable_sets: set[s
                 content_key=create["content_key"],
                 signal_type=create["signal_type"],
                 day=create["received_at"].astimezone(zone).date(),
-                value_key=_value_key(create["signal_type"], current["value"], current["reaction"]),
+                value_key=value_key(create["signal_type"], current["value"], current["reaction"]),
                 value=current["value"],
             )
         )
