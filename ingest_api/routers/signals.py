@@ -36,7 +36,6 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
-from starlette.requests import ClientDisconnect
 
 from feelback.domain import (
     CONTENT_SET_KEY_PATTERN,
@@ -338,19 +337,7 @@ def _caller_of(ingest: SignalIngest, access: ProjectAccess, origin: str | None, 
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Refusal(413, "body_too_large", f"request body is {declared} bytes; the limit is {limit} bytes")
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise Refusal(413, "body_too_large", f"request body is over the limit of {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise Refusal(400, "client_disconnected", "the client went away before sending the whole body") from None
-    return b"".join(chunks)
+    return await _receive_body(request.receive, request.headers.get("content-length"), limit)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -966,7 +953,8 @@ async def create_signal_asgi(scope: Any, receive: Any, send: Any) -> None:
 
 
 async def _receive_body(receive: Any, declared: str | None, limit: int) -> bytes:
-    """``_read_body`` over the raw ASGI ``receive``: the same checks and the same refusals."""
+    """The request body, refused with 413 over ``limit`` bytes (declared or received) and 400 when the
+    client goes away first; read from the raw ASGI ``receive`` (the routes pass ``request.receive``)."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refusal(413, "body_too_large", f"request body is {declared} bytes; the limit is {limit} bytes")
     chunks, size = [], 0
