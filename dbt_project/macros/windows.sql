@@ -54,20 +54,17 @@ group by {{ key_columns | join(', ') }}, window_days, as_of_day
   array join {{ periods() }} as period
 {%- endmacro %}
 
+{#- The row key of a period row (row_key in macros/batch.sql). -#}
+{% macro period_key(key_columns) -%}
+  {{ row_key(key_columns + ['period', 'period_start']) }}
+{%- endmacro %}
+
 {#- Every day of the touched weeks and months (rows of `touched`, from touched_periods). -#}
 {% macro days_of_touched_weeks_and_months(key_columns) -%}
   select {{ key_columns | join(', ') }}, period_start + day_number as day
   from touched
   array join range(if(period = 'week', 7, toDayOfMonth(toLastDayOfMonth(period_start)))) as day_number
   where period in ('week', 'month')
-{%- endmacro %}
-
-{#- The twelve months of the touched years, as (key columns, 'month', month start) period keys. -#}
-{% macro months_of_touched_years(key_columns) -%}
-  select {{ key_columns | join(', ') }}, 'month', addMonths(period_start, month_number)
-  from touched
-  array join range(12) as month_number
-  where period = 'year'
 {%- endmacro %}
 
 {#-
@@ -79,8 +76,10 @@ group by {{ key_columns | join(', ') }}, window_days, as_of_day
   days, twelve months and a row per year for each touched key, whatever the history.
   Weeks/months and years are MATERIALIZED CTEs (computed once, though read twice): the model
   needs query_settings={'enable_materialized_cte': 1}.
+  The daily table's `day_key` column (row_key of the key columns + day) is looked up instead of
+  the columns, and each period row gets its period_key (period_key()).
 -#}
-{% macro calendar_periods(daily, key_columns, touched_days) -%}
+{% macro calendar_periods(daily, key_columns, touched_days, day_key) -%}
 {%- set keys = key_columns | join(', ') -%}
 with
 {%- if is_incremental() %}
@@ -95,7 +94,9 @@ weeks_and_months as materialized (
         select {{ keys }}, day, {{ measure_sum_columns() }}
         from {{ daily }}
         {%- if is_incremental() %}
-        where ({{ keys }}, day) in ({{ days_of_touched_weeks_and_months(key_columns) }})
+        where {{ day_key }} in (
+            select {{ row_key(key_columns + ['day']) }} from ({{ days_of_touched_weeks_and_months(key_columns) }})
+        )
         {%- endif %}
     )
     array join ['week', 'month'] as period
@@ -112,7 +113,12 @@ months as (
     union all
     select {{ keys }}, period_start, {{ measure_sum_columns() }}
     from {{ this }}
-    where ({{ keys }}, period, period_start) in ({{ months_of_touched_years(key_columns) }})
+    where period_key in (
+        select {{ row_key(key_columns + ["'month'", 'addMonths(period_start, month_number)']) }}
+        from touched
+        array join range(12) as month_number
+        where period = 'year'
+    )
     {%- endif %}
 ),
 
@@ -141,7 +147,8 @@ select
     CAST(period, 'LowCardinality(String)') as period,
     period_start,
     {{ measure_sum_columns() }},
-    {{ measure_averages() }}
+    {{ measure_averages() }},
+    {{ period_key(key_columns) }} as period_key
 from (
     select * from weeks_and_months
     union all

@@ -33,10 +33,12 @@ select
     created_day,
     updated_at,
     edits,
-    revoked_at
+    revoked_at,
+    visitor_group_key,
+    {{ content_day_key('created_day') }} as content_day_key
 from {{ ref('int_signal_lifecycle') }}
 {%- if downstream is not none and not flags.FULL_REFRESH %}
-where (project_id, content_set, content_key, visitor_id) in ({{ batch_visitor_groups() }})
+where visitor_group_key in ({{ batch_visitor_groups() }})
 {%- else %}
 where false
 {%- endif %}

@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id'],
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id', 'created_day'], touched_group_signals()) }}",
+    pre_hook="{{ delete_touched_keys('signal_id', batch_group_signals()) }}",
   )
 }}
 {#-

@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id'],
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'visitor_id', 'signal_id'], batch_created_signals()) }}",
+    pre_hook="{{ delete_touched_keys('signal_id', batch_signal_ids()) }}",
   )
 }}
 {#-
@@ -17,6 +17,8 @@
   - A revoke is final: a signal with any revoke is revoked.
   - Operations on a signal whose create is unknown (e.g. a bot's) are ignored.
   - The day a signal counts on is the day it was created, in the project's time zone.
+  - visitor_group_key (row_key of project, set, content, creator) finds a visitor's signals on a
+    content by one column.
 -#}
 
 with operations as (
@@ -38,7 +40,7 @@ with operations as (
         received_at
     from {{ ref('stg_feedback_events') }}
     {%- if is_incremental() %}
-    where (project_id, content_set, content_key, signal_id) in ({{ batch_signals() }})
+    where signal_id in ({{ batch_signal_ids() }})
     {%- endif %}
 ),
 
@@ -84,6 +86,7 @@ select
     {{ local_date('folded.created_at', "if(projects.timezone = '', 'UTC', projects.timezone)") }} as created_day,
     tupleElement(folded.current, 7) as updated_at,
     folded.edits as edits,
-    folded.revoked_at as revoked_at
+    folded.revoked_at as revoked_at,
+    {{ row_key(['folded.project_id', 'folded.content_set', 'folded.content_key', 'folded.visitor_id']) }} as visitor_group_key
 from folded
 left join projects on projects.project_id = folded.project_id

@@ -4,8 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'day', 'signal_type'],
-    partition_by='toYear(day)',
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_type'], batch_content_days()) }}",
+    pre_hook="{{ delete_touched_keys('content_day_key', batch_content_days()) }}",
   )
 }}
 {#-
@@ -23,9 +22,10 @@ select
     day,
     signal_type,
     {{ signal_measures() }},
-    {{ measure_averages() }}
+    {{ measure_averages() }},
+    content_day_key
 from {{ ref('fct_signals') }}
 {%- if is_incremental() %}
-where (project_id, content_set, content_key, day, signal_type) in ({{ batch_content_days() }})
+where content_day_key in (select content_day_key from ({{ batch_content_days() }}))
 {%- endif %}
-group by project_id, content_set, content_key, day, signal_type
+group by project_id, content_set, content_key, day, signal_type, content_day_key

@@ -4,8 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'day', 'signal_type', 'content_key'],
-    partition_by='toYear(day)',
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_type'], batch_content_days()) }}",
+    pre_hook="{{ delete_touched_keys('content_day_key', batch_content_days()) }}",
   )
 }}
 {#-
@@ -21,8 +20,9 @@ select
     content_key,
     day,
     signal_type,
-    {{ measure_columns() }}
+    {{ measure_columns() }},
+    content_day_key
 from {{ ref('agg_content_daily') }}
 {%- if is_incremental() %}
-where (project_id, content_set, content_key, day, signal_type) in ({{ batch_content_days() }})
+where content_day_key in (select content_day_key from ({{ batch_content_days() }}))
 {%- endif %}

@@ -4,8 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'content_key', 'day', 'signal_id'],
-    partition_by='toYear(day)',
-    pre_hook="{{ delete_touched_keys(['project_id', 'content_set', 'content_key', 'day', 'signal_id'], batch_group_signals()) }}",
+    pre_hook="{{ delete_touched_keys('signal_id', batch_group_signals()) }}",
   )
 }}
 {#-
@@ -18,6 +17,7 @@
     message           VADER's compound score of its current text (NULL until scored)
   sentiment_label buckets it with VADER's thresholds: >= 0.05 positive, <= -0.05 negative.
   value_key names the value for per-value counts: yes/no, up/down, 1..scale, like, the reaction.
+  content_day_key is the row key of the agg_content_daily row it counts in (macros/batch.sql).
 -#}
 -- depends_on: {{ ref('int_batch_signals') }}
 
@@ -41,7 +41,7 @@ with signals as (
         edits
     from {{ ref('int_signal_current_state') }}
     {%- if is_incremental() %}
-    where (project_id, content_set, content_key, visitor_id, signal_id, created_day) in ({{ touched_group_signals() }})
+    where signal_id in ({{ batch_group_signals() }})
     {%- endif %}
 ),
 
@@ -137,5 +137,6 @@ select
     ), 'LowCardinality(String)') as sentiment_label,
     created_at,
     updated_at,
-    edits
+    edits,
+    {{ content_day_key('created_day') }} as content_day_key
 from scored

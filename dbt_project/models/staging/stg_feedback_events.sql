@@ -10,8 +10,8 @@
 {#-
   Human signal operations, typed, each operation once.
   Appended: an operation already here (same project and idempotency key) is not appended again,
-  so re-running a batch adds nothing. A retry shares its signal_id with the first attempt, which
-  makes the existing-key lookup a primary-key read. Ordered by signal within content so the
+  so re-running a batch adds nothing. A retry shares its signal_id with the first attempt, so the
+  existing keys are looked up among the operations of the batch's signals (one UUID column). Ordered by signal within content so the
   signal-state model reads a signal's whole history as one range.
   Contact e-mails and form fields stay in raw (exports read them there).
 -#}
@@ -66,8 +66,6 @@ from batch
 where (project_id, idempotency_key) not in (
     select project_id, idempotency_key
     from {{ this }}
-    where (project_id, content_set, content_key, signal_id) in (
-        select project_id, content_set, content_key, signal_id from batch
-    )
+    where signal_id in (select signal_id from batch)
 )
 {%- endif %}
