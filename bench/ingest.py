@@ -1,8 +1,9 @@
 """Ingest benchmark on the embedded stack (prints figures; not a test).
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--rounds 3]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--rounds 3] [--workers 1]
 
-Starts a local ClickHouse server and the API (uvicorn, one worker) under ``bench/.data/``, loads
+Starts a local ClickHouse server and the API (uvicorn, ``--workers`` processes, as
+``FEELBACK_API_WORKERS`` runs it) under ``bench/.data/``, loads
 them from a separate process over loopback with ``wrk`` (``apt-get install wrk``), and prints:
 
 (a) single-signal creates/s at 64 connections vs a bare FastAPI endpoint returning 200 under the
@@ -107,13 +108,13 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> tuple[float, i
 
 
 class Uvicorn:
-    def __init__(self, app: str, env: dict[str, str], app_dir: Path = REPO):
+    def __init__(self, app: str, env: dict[str, str], app_dir: Path = REPO, workers: int = 1):
         from warehouse.local_server.process import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--host", "127.0.0.1",
-                   "--port", str(self.port), "--log-level", "warning", *app.split()]  # fmt: skip
+                   "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", *app.split()]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=REPO, env=env)
         import httpx
 
@@ -132,9 +133,12 @@ class Uvicorn:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``), its threads included."""
+    """User + system CPU time so far (Linux ``/proc``) of a process and its live children (uvicorn's
+    workers), threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def count_rows(client, project_id: str, prefix: str) -> int:
@@ -226,6 +230,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of both servers (FEELBACK_API_WORKERS)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -261,8 +266,8 @@ def main() -> None:
 
         # Both servers stay up and runs alternate, so a ratio compares runs under the same load
         # (the machine is shared); each figure is the median of the rounds.
-        bare = Uvicorn("ingest:bare_app", env, app_dir=REPO / "bench")
-        api = Uvicorn("--factory ingest_api.app:create_app", env)
+        bare = Uvicorn("ingest:bare_app", env, app_dir=REPO / "bench", workers=args.workers)
+        api = Uvicorn("--factory ingest_api.app:create_app", env, workers=args.workers)
         try:
             bare_rates, create_rates, bad, bare_cpu, create_cpu = [], [], 0, [], []
             for _ in range(args.rounds):

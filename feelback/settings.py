@@ -20,6 +20,9 @@ DATABASE_SCHEMES = ("sqlite", "postgresql")
 SMTP_SCHEMES = ("file", "smtp", "smtps")
 
 
+MAX_API_WORKERS = 64
+
+
 class SettingsError(ValueError):
     """A setting has a value Feelback cannot use; the message names the variable and the value."""
 
@@ -101,6 +104,9 @@ class Settings(BaseSettings):
     warehouse_data_dir: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # API worker processes (uvicorn --workers). They share the ingest secret and the daily salts (files
+    # under <home>), each owns a spool lane; rate limits are per process, so up to N times the setting.
+    api_workers: int = 1
     dagster_port: int = 3000
     log_level: str = "warning"
     # Operator token for the management API's project-wide routes (create/list projects); empty disables
@@ -157,6 +163,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_port(cls, value: int) -> int:
         return _port(value, value, "port")
+
+    @field_validator("api_workers")
+    @classmethod
+    def _check_workers(cls, value: int) -> int:
+        if not 1 <= value <= MAX_API_WORKERS:
+            raise ValueError(f"must be a whole number of processes from 1 to {MAX_API_WORKERS}")
+        return value
 
     @property
     def clickhouse(self) -> ClickHouseTarget:

@@ -44,6 +44,13 @@ def _answers(url: str) -> bool:
         return False
 
 
+def api_command(settings: Settings, host: str, port: int) -> list[str]:
+    """The API server as ``feelback up`` runs it: uvicorn with ``settings.api_workers`` processes."""
+    workers = ["--workers", str(settings.api_workers)] if settings.api_workers > 1 else []
+    return [sys.executable, "-m", "uvicorn", "ingest_api.app:create_app", "--factory", "--host", host, "--port", str(port),
+            *workers, "--log-level", settings.log_level]  # fmt: skip
+
+
 def parts_of(settings: Settings) -> list[Part]:
     python = sys.executable
     target = settings.clickhouse
@@ -62,8 +69,7 @@ def parts_of(settings: Settings) -> list[Part]:
         parts.append(
             Part(
                 "api",
-                [python, "-m", "uvicorn", "ingest_api.app:create_app", "--factory", "--host", settings.api_host,
-                 "--port", str(settings.api_port), "--log-level", settings.log_level],
+                api_command(settings, settings.api_host, settings.api_port),
                 f"{api}/healthz",
                 {"API": api, "API docs": f"{api}/docs"},
             )

@@ -1,7 +1,8 @@
 """Token buckets per visitor and per project, in process memory.
 
-One API process enforces its own limits; behind a load balancer with N replicas the effective
-limit is up to N times the setting, which is acceptable for abuse control (not for billing).
+One API process enforces its own limits; with N worker processes (``FEELBACK_API_WORKERS``) or
+N replicas behind a load balancer the effective limit is up to N times the setting, which is
+acceptable for abuse control (not for billing).
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ def test_clickhouse_url_carries_credentials_database_and_native_port():
         ("FEELBACK_DATABASE_URL", "mysql://db/x", "unknown scheme 'mysql'"),
         ("FEELBACK_SMTP_URL", "smtp://relay:http", "port"),
         ("FEELBACK_API_PORT", "65536", "out of range"),
+        ("FEELBACK_API_WORKERS", "0", "from 1 to 64"),
+        ("FEELBACK_API_WORKERS", "two", "integer"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_value(monkeypatch, variable, value, words):

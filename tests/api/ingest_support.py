@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import ContentSet
 from feelback.control_plane.projects import create_project
 from feelback.settings import Settings
+from feelback.stack import api_command
 from ingest_api.app import create_app
 from tests.fixtures.control_db import fresh_control_db
 from warehouse.local_server.process import free_port
@@ -88,9 +88,11 @@ def wait_for_rows(ch, sql: str, parameters: dict, expected: int, timeout: float 
 
 
 class ApiProcess:
-    """``uvicorn ingest_api.app:create_app`` on a free loopback port; its log goes to a file in the home."""
+    """The API as ``feelback up`` runs it (``workers`` processes) on a free loopback port; its log
+    goes to a file in the home. With several workers, stop it with SIGTERM: SIGKILL would orphan them."""
 
-    def __init__(self, settings: Settings, clickhouse_url: str, **env: str):
+    def __init__(self, settings: Settings, clickhouse_url: str, workers: int = 1, **env: str):
+        self.settings = settings.model_copy(update={"api_workers": workers, "log_level": "warning"})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.home / f"api-{self.port}.log"
@@ -105,8 +107,7 @@ class ApiProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> ApiProcess:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "ingest_api.app:create_app",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]  # fmt: skip
+        command = api_command(self.settings, "127.0.0.1", self.port)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

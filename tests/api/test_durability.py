@@ -231,3 +231,40 @@ def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
     assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == keys
     assert [orjson.loads(r)["idempotency_key"] for r in reopened.recent_records()] == keys
     reopened.close()
+
+
+def test_two_workers_share_the_secret_and_salt_and_each_drains_its_own_lane(clickhouse_server, ch, tmp_path):
+    settings = ingest_settings(tmp_path / "home")
+    project = seed_project(settings)
+    headers = {"X-Feelback-Key": project.public_key, "User-Agent": BROWSER_UA}
+    keys = [uuid.uuid4().hex for _ in range(40)]
+    api = ApiProcess(settings, clickhouse_server.url, workers=2).start()
+    try:
+        # A new connection per request, so the kernel hands requests to either worker: an edit may
+        # reach the worker that did not issue its token, and every visitor hash uses the same salt.
+        created = [
+            httpx.post(f"{api.url}/v1/signals", headers=headers, json={"content_set": "stars", "content_key": "/w", "value": 3, "idempotency_key": key})
+            for key in keys
+        ]  # fmt: skip
+        assert [r.status_code for r in created] == [201] * len(keys)
+        edited = [
+            httpx.patch(f"{api.url}/v1/signals/{r.json()['signal_id']}", headers=headers,
+                        json={"value": 6, "edit_token": r.json()["edit_token"], "idempotency_key": f"{key}-edit"})
+            for r, key in zip(created, keys, strict=True)
+        ]  # fmt: skip
+        assert [r.status_code for r in edited] == [200] * len(keys), edited[0].text
+        assert sorted(lane.name for lane in (settings.home / "spool").glob("lane-*")) == ["lane-0", "lane-1"]
+        everything = keys + [f"{key}-edit" for key in keys]
+        parameters = {"p": project.id, "keys": everything}
+        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(everything), timeout=10)
+        assert count == len(everything)
+        assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (len(everything), len(everything))
+        visitors = ch.query(
+            "SELECT uniqExact(visitor_id) FROM raw.feedback_events WHERE project_id = {p:String} AND idempotency_key IN {keys:Array(String)}",
+            parameters=parameters,
+        ).result_rows[0][0]  # fmt: skip
+        assert visitors == 1
+    finally:
+        api.kill(signal.SIGTERM)
+    # Both workers took requests (80 connections; in trials they split about 60/40).
+    assert all(any(lane.rglob("*.seg")) for lane in (settings.home / "spool").glob("lane-*"))
