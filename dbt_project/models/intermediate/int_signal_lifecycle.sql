@@ -10,7 +10,7 @@
 {#-
   One row per created signal, live or revoked: who created it when, its current value and
   whether it was revoked. Every signal with an operation in the batch is recomputed from all of
-  its operations (one primary-key range of staging each).
+  its operations, found in staging by signal_id.
 
   - The current value is the latest create or edit by received_at; ties go to the edit, then
     to the later occurred_at, then to the event id. (The API enforces the edit window.)
