@@ -104,7 +104,8 @@
   keys present in the new rows). The keys are computed once into a scratch table: a DELETE
   mutation would evaluate its subquery again for every part. `key_expression` computes the key
   from the columns of `keys_sql` when they do not carry it. Nothing to do on a first or
-  full-refresh build.
+  full-refresh build; a table built before its key column existed stops the build with a message
+  that asks for one full refresh.
 
   A lightweight DELETE is a mutation that reads `key_column` of every row of the table, so the
   key is one column (see row_key). Each part of the table also costs a fixed share (0.05-0.1 s
@@ -115,6 +116,11 @@
 -#}
 {% macro delete_touched_keys(key_column, keys_sql, key_expression=none) -%}
   {%- if is_incremental() -%}
+    {%- if key_column not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+      {{ exceptions.raise_compiler_error(
+          this ~ " has no column " ~ key_column ~ ": it was built by an older version of this model. Rebuild it "
+          ~ "once with `dbt build --full-refresh` (see dbt_project/README.md), then builds are incremental again.") }}
+    {%- endif -%}
     {%- set touched = this.incorporate(path={"identifier": this.identifier ~ "__dbt_tmp_touched"}) -%}
     {%- do run_query("drop table if exists " ~ touched) -%}
     {%- do run_query("create table " ~ touched ~ " engine = Memory as select distinct " ~ (key_expression or key_column) ~ " as " ~ key_column ~ " from (" ~ keys_sql ~ ")") -%}

@@ -31,15 +31,18 @@ from tests.pipelines.scenario import content_day_rows
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
-def _dbt_run(first_day: str, last_day: str, target: Path) -> None:
+def _dbt(*arguments: str, target: Path) -> subprocess.CompletedProcess:
     from pipelines.dbt_env import dbt_env
 
     command = [
-        DBT_EXECUTABLE, "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        DBT_EXECUTABLE, *arguments, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target), "--log-path", str(target), "--quiet",
-        "--vars", json.dumps({"min_day": first_day, "max_day": last_day}),
     ]  # fmt: skip
-    done = subprocess.run(command, env={**os.environ, **dbt_env()}, capture_output=True, text=True)
+    return subprocess.run(command, env={**os.environ, **dbt_env()}, capture_output=True, text=True)
+
+
+def _dbt_run(first_day: str, last_day: str, target: Path) -> None:
+    done = _dbt("run", "--vars", json.dumps({"min_day": first_day, "max_day": last_day}), target=target)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -140,3 +143,23 @@ def test_old_days_are_redone_and_emptied_days_lose_their_rows(history, ch):
     assert ("votes", "/a", dt.date(2025, 1, 15), "yesno") not in actual  # its only signal was retired
     assert actual[("votes", "/a", dt.date(2025, 3, 5), "yesno")]["value_counts"] == {"no": 1}  # edited
 
+
+
+def test_a_table_without_its_key_column_asks_for_a_full_refresh(history, ch, tmp_path):
+    """A warehouse built before the row keys: the build stops with what to do, and a full refresh of the
+    model restores the very rows the incremental builds made."""
+    table = "analytics.agg_content_period"
+    snapshot = f"SELECT groupArraySorted(1000000)(tuple(*)) FROM (SELECT * EXCEPT period_key FROM {table})"
+    before = ch.query(snapshot).result_rows[0][0]
+    ch.command(f"ALTER TABLE {table} DROP COLUMN period_key")
+    try:
+        refused = _dbt("run", "--vars", json.dumps({"min_day": "2025-03-20", "max_day": "2025-03-21"}),
+                       "--select", "agg_content_period", target=tmp_path / "refused")  # fmt: skip
+    finally:
+        rebuilt = _dbt("run", "--full-refresh", "--select", "agg_content_period", target=tmp_path / "rebuilt")
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert "`analytics`.`agg_content_period` has no column period_key" in said, said[-3000:]
+    assert "Rebuild it once with `dbt build --full-refresh`" in said
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    assert ch.query(snapshot).result_rows[0][0] == before
