@@ -91,9 +91,14 @@
   from {{ ref('int_batch_signals') }}
 {%- endmacro %}
 
+{#- The row key of a day-grained row: its key columns, then the day. -#}
+{% macro day_key(key_columns, day='day') -%}
+  {{ row_key(key_columns + [day]) }}
+{%- endmacro %}
+
 {#- The row key of a content-day: agg_content_daily's grain, also stored in fct_signals. -#}
 {% macro content_day_key(day='day') -%}
-  {{ row_key(['project_id', 'content_set', 'content_key', 'signal_type', day]) }}
+  {{ day_key(['project_id', 'content_set', 'content_key', 'signal_type'], day) }}
 {%- endmacro %}
 
 

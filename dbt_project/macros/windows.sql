@@ -55,8 +55,8 @@ group by {{ key_columns | join(', ') }}, window_days, as_of_day
 {%- endmacro %}
 
 {#- The row key of a period row (row_key in macros/batch.sql). -#}
-{% macro period_key(key_columns) -%}
-  {{ row_key(key_columns + ['period', 'period_start']) }}
+{% macro period_key(key_columns, period='period', period_start='period_start') -%}
+  {{ row_key(key_columns + [period, period_start]) }}
 {%- endmacro %}
 
 {#- Every day of the touched weeks and months (rows of `touched`, from touched_periods). -#}
@@ -76,10 +76,10 @@ group by {{ key_columns | join(', ') }}, window_days, as_of_day
   days, twelve months and a row per year for each touched key, whatever the history.
   Weeks/months and years are MATERIALIZED CTEs (computed once, though read twice): the model
   needs query_settings={'enable_materialized_cte': 1}.
-  The daily table's `day_key` column (row_key of the key columns + day) is looked up instead of
+  The daily table's `day_key_column` (day_key() of the key columns) is looked up instead of
   the columns, and each period row gets its period_key (period_key()).
 -#}
-{% macro calendar_periods(daily, key_columns, touched_days, day_key) -%}
+{% macro calendar_periods(daily, key_columns, touched_days, day_key_column) -%}
 {%- set keys = key_columns | join(', ') -%}
 with
 {%- if is_incremental() %}
@@ -94,8 +94,8 @@ weeks_and_months as materialized (
         select {{ keys }}, day, {{ measure_sum_columns() }}
         from {{ daily }}
         {%- if is_incremental() %}
-        where {{ day_key }} in (
-            select {{ row_key(key_columns + ['day']) }} from ({{ days_of_touched_weeks_and_months(key_columns) }})
+        where {{ day_key_column }} in (
+            select {{ day_key(key_columns) }} from ({{ days_of_touched_weeks_and_months(key_columns) }})
         )
         {%- endif %}
     )
@@ -114,7 +114,7 @@ months as (
     select {{ keys }}, period_start, {{ measure_sum_columns() }}
     from {{ this }}
     where period_key in (
-        select {{ row_key(key_columns + ["'month'", 'addMonths(period_start, month_number)']) }}
+        select {{ period_key(key_columns, "'month'", 'addMonths(period_start, month_number)') }}
         from touched
         array join range(12) as month_number
         where period = 'year'

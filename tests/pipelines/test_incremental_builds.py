@@ -100,16 +100,23 @@ def _expected_periods(rows: list[list], by_content: bool) -> dict[tuple, tuple[i
     return {key: (signals, value_sum, dict(counts)) for key, (signals, value_sum, counts) in expected.items()}
 
 
+def _stored_periods(ch, project_id: str, by_content: bool) -> dict[tuple, tuple[int, int, dict]]:
+    """The period rows of the project, keyed like _expected_periods."""
+    keys = ["content_set", "content_key", "signal_type"] if by_content else ["content_set", "signal_type"]
+    table = "analytics.agg_content_period" if by_content else "analytics.agg_content_set_period"
+    rows = ch.query(
+        f"SELECT {', '.join(keys)}, period, period_start, signals, value_sum, value_counts FROM {table} WHERE project_id = {{p:String}}",
+        parameters={"p": project_id},
+    ).named_results()  # fmt: skip
+    return {
+        (*(r[k] for k in keys), r["period"], r["period_start"]): (r["signals"], r["value_sum"], dict(r["value_counts"]))
+        for r in rows
+    }
+
+
 def test_periods_add_stored_months_and_years_to_the_recomputed_ones(history, ch):
     project_id, rows = history
-    actual = {
-        (r["content_set"], r["content_key"], r["signal_type"], r["period"], r["period_start"]): (r["signals"], r["value_sum"], dict(r["value_counts"]))
-        for r in ch.query(
-            "SELECT content_set, content_key, signal_type, period, period_start, signals, value_sum, value_counts "
-            "FROM analytics.agg_content_period WHERE project_id = {p:String}",
-            parameters={"p": project_id},
-        ).named_results()
-    }  # fmt: skip
+    actual = _stored_periods(ch, project_id, by_content=True)
     expected = _expected_periods(rows, by_content=True)
     assert actual == expected
     # the cases this history is about, spelled out
@@ -122,15 +129,7 @@ def test_periods_add_stored_months_and_years_to_the_recomputed_ones(history, ch)
 
 def test_set_periods_add_up_their_contents(history, ch):
     project_id, rows = history
-    actual = {
-        (r["content_set"], r["signal_type"], r["period"], r["period_start"]): (r["signals"], r["value_sum"], dict(r["value_counts"]))
-        for r in ch.query(
-            "SELECT content_set, signal_type, period, period_start, signals, value_sum, value_counts "
-            "FROM analytics.agg_content_set_period WHERE project_id = {p:String}",
-            parameters={"p": project_id},
-        ).named_results()
-    }  # fmt: skip
-    assert actual == _expected_periods(rows, by_content=False)
+    assert _stored_periods(ch, project_id, by_content=False) == _expected_periods(rows, by_content=False)
 
 
 def test_old_days_are_redone_and_emptied_days_lose_their_rows(history, ch):

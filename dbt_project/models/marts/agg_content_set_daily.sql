@@ -4,7 +4,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by=['project_id', 'content_set', 'day', 'signal_type'],
-    pre_hook="{{ delete_touched_keys('set_day_key', batch_set_days(), row_key(['project_id', 'content_set', 'signal_type', 'day'])) }}",
+    pre_hook="{{ delete_touched_keys('set_day_key', batch_set_days(), day_key(['project_id', 'content_set', 'signal_type'])) }}",
   )
 }}
 {#- One row per content set, day (project time zone) and signal type: the sum of its contents,
@@ -19,7 +19,7 @@ select
     toUInt64(count()) as contents,
     {{ summed_measures() }},
     {{ measure_averages() }},
-    {{ row_key(['project_id', 'content_set', 'signal_type', 'day']) }} as set_day_key
+    {{ day_key(['project_id', 'content_set', 'signal_type']) }} as set_day_key
 from {{ ref('agg_content_daily_by_set') }}
 {%- if is_incremental() %}
 where (project_id, content_set, day, signal_type) in ({{ batch_set_days() }})
