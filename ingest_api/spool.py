@@ -12,8 +12,11 @@ Mechanism
   (fewer processes than before) are adopted and emptied by a running drainer.
 * **Segments.** A lane holds append-only segment files ``<time_ns>-<random>.seg``. The records of
   one ``append`` (JSON rows, so without newlines) are framed together as ``<u32 length><u32 crc32>
-  <records joined by newlines>``: one checksum per request, and the drainer splits a frame in one
-  call instead of a loop over records (files with a frame per record read the same). Only the
+  <records joined by newlines>[NUL <notes>]``: one checksum per request, and the drainer splits a
+  frame in one call instead of a loop over records (files with a frame per record read the same).
+  The optional notes (``append(records, notes)``, one JSON document) are for this process only, e.g.
+  the answers given, which ``ingest_api.spool_replay`` reads back after a restart; they are never
+  sent to ClickHouse. JSON never holds a raw NUL byte, so the split is unambiguous. Only the
   newest segment (the *active* one) is ever written; the drainer seals it every drain interval (or
   at ``max_segment_bytes``) and a sealed segment never changes again, so the drainer can cut it
   into the same batches on every attempt.
@@ -99,11 +102,14 @@ def read_frames(data: bytes) -> tuple[list[bytes], int]:
     return payloads, offset
 
 
+_NOTES = b"\0"
+
+
 def _records(payloads: list[bytes]) -> list[bytes]:
-    """The records of frames' payloads, each the newline-joined records of one append."""
+    """The records of frames' payloads, each the newline-joined records of one append (and its notes)."""
     records: list[bytes] = []
     for payload in payloads:
-        records.extend(payload.split(b"\n"))
+        records.extend(payload.partition(_NOTES)[0].split(b"\n"))
     return records
 
 
@@ -210,15 +216,19 @@ class Spool:
         """Names of the other lanes under the spool root (owned or orphaned)."""
         return sorted(p.name for p in self.root.glob("lane-*") if p.is_dir() and p != self.lane)
 
-    def recent_records(self) -> Iterator[bytes]:
-        """Records of retained drained segments, then undrained ones, oldest first (idempotency map rebuild)."""
+    def recent_appends(self) -> Iterator[tuple[list[bytes], bytes]]:
+        """(records, notes) of each append in retained drained segments, then undrained ones, oldest
+        first (the idempotency map's rebuild); notes are b"" when the append had none."""
         assert self.lane is not None
         paths = sorted((self.lane / "drained").glob(f"*{SEGMENT_SUFFIX}")) + [s.path for s in self._sealed]
         for path in paths:
             try:
-                yield from _records(read_frames(path.read_bytes())[0])
+                payloads = read_frames(path.read_bytes())[0]
             except FileNotFoundError:
                 continue
+            for payload in payloads:
+                records, _, notes = payload.partition(_NOTES)
+                yield records.split(b"\n"), notes
 
     # --- appending (event loop side) -----------------------------------------------------------
 
@@ -226,12 +236,13 @@ class Spool:
     def undrained_bytes(self) -> int:
         return self._undrained_bytes + self._queued_bytes
 
-    async def append(self, records: list[bytes]) -> None:
-        """Return once every record (a JSON row: no newlines) is fsynced; raises SpoolFull (nothing
-        written) or the write's OSError."""
+    async def append(self, records: list[bytes], notes: bytes = b"") -> None:
+        """Return once every record (a JSON row: no newlines) and the notes (JSON) are fsynced;
+        raises SpoolFull (nothing written) or the write's OSError."""
         if not records:
             return
-        framed = frame(records[0] if len(records) == 1 else b"\n".join(records))
+        payload = records[0] if len(records) == 1 else b"\n".join(records)
+        framed = frame(payload + _NOTES + notes if notes else payload)
         if self.undrained_bytes + len(framed) > self.max_bytes:
             raise SpoolFull(self.retry_after_seconds)
         loop = asyncio.get_running_loop()

@@ -1,9 +1,11 @@
 """Answers for retried operations: a bounded map of recent idempotency keys, rebuilt from the spool.
 
 A retry (same project, same idempotency key) gets the first attempt's status and body again and
-writes nothing. Each spool record carries what the map needs (``_fp`` fingerprint of the request,
-``_status``, ``_body``), so a restarted process rebuilds the map from the segments still in its
-lane, drained ones included for a while. Beyond that, retries hitting another replica, or arriving
+writes nothing. Each spool append carries what the map needs as its notes (``replay_notes``: per
+operation its key, status, fingerprint of the request and answer body), so a restarted process
+rebuilds the map from the segments still in its lane, drained ones included for a while. (Rows
+spooled before notes existed carry the same as ``_fp``, ``_status`` and ``_body`` keys; they are
+read too.) Beyond that, retries hitting another replica, or arriving
 long after, are stored twice at most and dbt staging keeps one per idempotency key; create is safe
 there too because its signal id is derived from the key.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 import structlog
@@ -28,6 +30,12 @@ class Answer(NamedTuple):
     status: int
     body: bytes  # JSON
     fingerprint: str
+
+
+def replay_notes(project_id: str, answered: list[list[Any]]) -> bytes:
+    """The spool notes of one append: its project and, per operation stored, ``[idempotency key,
+    status, fingerprint, orjson.Fragment(answer body)]``."""
+    return orjson.dumps([project_id, answered])
 
 
 class RecentOperations:
@@ -73,18 +81,32 @@ class RecentOperations:
         if len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
 
-    def rebuild(self, records: Iterable[bytes]) -> int:
-        """Remember the answers carried by spool records (oldest first); returns how many."""
+    def rebuild(self, appends: Iterable[tuple[list[bytes], bytes]]) -> int:
+        """Remember the answers of spool appends, (records, notes) oldest first; returns how many."""
         count = 0
-        for record in records:
-            try:
-                row = orjson.loads(record)
-                answer = Answer(status=row["_status"], body=orjson.dumps(row["_body"]), fingerprint=row["_fp"])
-                self.remember(row["project_id"], row["idempotency_key"], answer)
-                count += 1
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                log.warning("spool_record_unreadable", bytes=len(record))
+        for records, notes in appends:
+            if notes:
+                count += self._remember_notes(notes)
+                continue
+            for record in records:  # spooled before notes existed: the answer rides in the row
+                try:
+                    row = orjson.loads(record)
+                    answer = Answer(status=row["_status"], body=orjson.dumps(row["_body"]), fingerprint=row["_fp"])
+                    self.remember(row["project_id"], row["idempotency_key"], answer)
+                    count += 1
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    log.warning("spool_record_unreadable", bytes=len(record))
         return count
+
+    def _remember_notes(self, notes: bytes) -> int:
+        try:
+            project_id, answered = orjson.loads(notes)
+            for key, status, fingerprint, body in answered:
+                self.remember(project_id, key, Answer(status, orjson.dumps(body), fingerprint))
+        except (orjson.JSONDecodeError, ValueError, TypeError):
+            log.warning("spool_notes_unreadable", bytes=len(notes))
+            return 0
+        return len(answered)
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -79,7 +79,7 @@ from ingest_api.signal_schemas import (
     operation_adapter,
 )
 from ingest_api.spool import Spool, SpoolFull
-from ingest_api.spool_replay import Answer, RecentOperations
+from ingest_api.spool_replay import Answer, RecentOperations, replay_notes
 from ingest_api.writer import Drainer
 
 log = structlog.get_logger(__name__)
@@ -157,7 +157,7 @@ class SignalIngest:
 
     def start(self) -> None:
         self.spool.open()
-        remembered = self.recent.rebuild(self.spool.recent_records())
+        remembered = self.recent.rebuild(self.spool.recent_appends())
         if remembered:
             log.info("ingest_idempotency_keys_recovered", keys=remembered)
         self.drainer.start()
@@ -268,8 +268,9 @@ class Caller:
 
     def __post_init__(self) -> None:
         self.received_text = _ch_time_ms(self.received_ms)
-        # A create's signal id is uuid5(project, key) and every event's id uuid5(project, key) in
-        # another namespace: the same on every replica, so a retry anywhere names the same signal.
+        # A create's signal id is uuid5(project, key), and so is its event id; an edit's or revoke's
+        # event id is uuid5(project, key) in another namespace. The same on every replica, so a
+        # retry anywhere names the same signal.
         project = self.project_id.encode("utf-8") + b"\x00"
         self._signal_prefix, self._event_prefix = _SIGNAL_NAMESPACE.bytes + project, _EVENT_NAMESPACE.bytes + project
 
@@ -408,7 +409,7 @@ class Prepared(NamedTuple):
     """An operation ready to spool: its row (a JSON record of raw.feedback_events) and its answer."""
 
     status: int
-    body: bytes  # the answer's JSON, encoded once for the row, the response and the replay map
+    body: bytes  # the answer's JSON, encoded once for the response, the spool notes and the replay map
     record: bytes
 
 
@@ -422,7 +423,7 @@ def _fingerprint(kind: str, signal_id: str, data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
-def _record(caller: Caller, key: str, fingerprint: str, status: int, body: dict[str, Any], **row: Any) -> Prepared:
+def _record(caller: Caller, key: str, status: int, body: dict[str, Any], **row: Any) -> Prepared:
     event = {
         "event_id": caller.event_id(key),
         "idempotency_key": key,
@@ -437,16 +438,8 @@ def _record(caller: Caller, key: str, fingerprint: str, status: int, body: dict[
         "is_bot": caller.is_bot,
         "received_at": caller.received_text,
         **row,
-        "_fp": fingerprint,
-        "_status": status,
     }
-    return _prepared(status, body, event)
-
-
-def _prepared(status: int, body: dict[str, Any], event: dict[str, Any]) -> Prepared:
-    answer = orjson.dumps(body)
-    event["_body"] = orjson.Fragment(answer)
-    return Prepared(status, answer, orjson.dumps(event))
+    return Prepared(status, orjson.dumps(body), orjson.dumps(event))
 
 
 def _normalized(rules: ContentSetRules, fields: SignalValue) -> dict[str, Any]:
@@ -496,34 +489,34 @@ def _columns(signal: NormalizedSignal) -> dict[str, Any]:
     }
 
 
-async def prepare(caller: Caller, kind: str, key: str, fingerprint: str, signal_id: str, request: Any) -> Prepared:
+async def prepare(caller: Caller, kind: str, key: str, signal_id: str, request: Any) -> Prepared:
     """Check one operation and build its event; raises Refusal. Suspends only to load uncached rules."""
     if kind == "revoke":
-        return prepare_revoke(caller, key, fingerprint, signal_id, request)
+        return prepare_revoke(caller, key, signal_id, request)
     grant = _grant(caller, signal_id, request.edit_token) if kind == "edit" else None
     set_key = grant.content_set if grant else request.content_set
     rules = caller.ingest.cached_rules(caller.project_id, set_key) or await caller.ingest.rules(caller.project_id, set_key)
     if grant is None:
-        return prepare_create(caller, key, fingerprint, request, rules)
-    return prepare_edit(caller, key, fingerprint, signal_id, request, grant, rules)
+        return prepare_create(caller, key, request, rules)
+    return prepare_edit(caller, key, signal_id, request, grant, rules)
 
 
-def prepare_create(caller: Caller, key: str, fingerprint: str, request: CreateSignal, rules: ContentSetRules) -> Prepared:
+def prepare_create(caller: Caller, key: str, request: CreateSignal, rules: ContentSetRules) -> Prepared:
     values = _normalized(rules, request)
     occurred_at = caller.occurred(request.occurred_at)
-    return _created(caller, key, fingerprint, rules, values, request.content_key, request.anonymous_id, occurred_at)
+    return _created(caller, key, rules, values, request.content_key, request.anonymous_id, occurred_at)
 
 
-def prepare_plain_create(caller: Caller, key: str, fingerprint: str, data: dict[str, Any], rules: ContentSetRules) -> Prepared:
+def prepare_plain_create(caller: Caller, key: str, data: dict[str, Any], rules: ContentSetRules) -> Prepared:
     """``prepare_create`` for a create that ``plain_create_rules`` accepted, read from the body as sent."""
     try:
         values = _normalized_value(rules, data.get("value"))
     except SignalValueError as exc:
         raise _invalid(exc) from None
-    return _created(caller, key, fingerprint, rules, values, data["content_key"], data.get("anonymous_id"), caller.received_text)
+    return _created(caller, key, rules, values, data["content_key"], data.get("anonymous_id"), caller.received_text)
 
 
-def _created(caller: Caller, key: str, fingerprint: str, rules: ContentSetRules, values: dict[str, Any],
+def _created(caller: Caller, key: str, rules: ContentSetRules, values: dict[str, Any],
              content_key: str, anonymous_id: str | None, occurred_at: str) -> Prepared:  # fmt: skip
     project_id = caller.project_id
     visitor_id = anonymous_id or caller.hashed_visitor
@@ -538,15 +531,15 @@ def _created(caller: Caller, key: str, fingerprint: str, rules: ContentSetRules,
     if window_ms:  # not final at once
         token = caller.ingest.tokens.issue_for(project_id, signal_id, visitor_id, rules.key, content_key, signal_type, until_ms)
     body = {"signal_id": signal_id, "edit_token": token, "editable_until": _iso_ms(until_ms)}
-    # The row as _record builds it, spelled out: this runs for every create.
+    # The row as _record builds it, spelled out: this runs for every create. A create's event is
+    # named by the signal it creates (ids of edits and revokes come from another namespace).
     event = {
-        "event_id": _uuid5(caller._event_prefix, key), "idempotency_key": key, "project_id": project_id,
+        "event_id": signal_id, "idempotency_key": key, "project_id": project_id,
         "content_set": rules.key, "content_key": content_key, "signal_id": signal_id, "operation": _CREATE,
         **values,
         "visitor_id": visitor_id, "is_bot": caller.is_bot, "occurred_at": occurred_at, "received_at": caller.received_text,
-        "_fp": fingerprint, "_status": 201,
     }  # fmt: skip
-    return _prepared(201, body, event)
+    return Prepared(201, orjson.dumps(body), orjson.dumps(event))
 
 
 def _grant(caller: Caller, signal_id: str, token: str) -> EditGrant:
@@ -564,7 +557,7 @@ def _grant(caller: Caller, signal_id: str, token: str) -> EditGrant:
     return grant
 
 
-def prepare_edit(caller: Caller, key: str, fingerprint: str, signal_id: str, request: EditSignal,
+def prepare_edit(caller: Caller, key: str, signal_id: str, request: EditSignal,
                  grant: EditGrant, rules: ContentSetRules) -> Prepared:  # fmt: skip
     if rules.signal_type.value != grant.signal_type:
         raise Refusal(
@@ -577,19 +570,19 @@ def prepare_edit(caller: Caller, key: str, fingerprint: str, signal_id: str, req
     caller.take_visitor(grant.visitor_id)
     body = {"signal_id": signal_id, "editable_until": _iso_ms(grant.editable_until_ms)}
     return _record(
-        caller, key, fingerprint, 200, body,
+        caller, key, 200, body,
         content_set=grant.content_set, content_key=grant.content_key, signal_id=signal_id,
         operation=_EDIT, visitor_id=grant.visitor_id, occurred_at=occurred_at, **values,
     )  # fmt: skip
 
 
-def prepare_revoke(caller: Caller, key: str, fingerprint: str, signal_id: str, request: RevokeSignal) -> Prepared:
+def prepare_revoke(caller: Caller, key: str, signal_id: str, request: RevokeSignal) -> Prepared:
     grant = _grant(caller, signal_id, request.edit_token)
     occurred_at = caller.occurred(request.occurred_at)
     caller.take_visitor(grant.visitor_id)
     body = {"signal_id": signal_id, "revoked": True}
     return _record(
-        caller, key, fingerprint, 200, body,
+        caller, key, 200, body,
         content_set=grant.content_set, content_key=grant.content_key, signal_id=signal_id,
         operation=_REVOKE, signal_type=grant.signal_type, visitor_id=grant.visitor_id,
         occurred_at=occurred_at,
@@ -666,8 +659,8 @@ async def _single(request: Request, body_model: type[BaseModel], kind: str, sign
 
     def prepare_parsed() -> Prepared | Awaitable[Prepared]:
         if kind == "create" and (rules := caller.ingest.cached_rules(caller.project_id, parsed.content_set)):
-            return prepare_create(caller, key, fingerprint, parsed, rules)  # the common case, without a coroutine
-        return prepare(caller, kind, key, fingerprint, signal_id, parsed)
+            return prepare_create(caller, key, parsed, rules)  # the common case, without a coroutine
+        return prepare(caller, kind, key, signal_id, parsed)
 
     status, body, headers = await _store_once(caller, key, fingerprint, prepare_parsed)
     return Response(body, status_code=status, media_type="application/json", headers=headers)
@@ -698,7 +691,8 @@ async def _store_once(caller: Caller, key: str, fingerprint: str,
         if not isinstance(prepared, Prepared):
             prepared = await prepared
         try:
-            await caller.ingest.spool.append([prepared.record])
+            notes = replay_notes(caller.project_id, [[key, prepared.status, fingerprint, orjson.Fragment(prepared.body)]])
+            await caller.ingest.spool.append([prepared.record], notes)
         except (SpoolFull, OSError) as exc:
             raise _spool_refusal(exc) from None
         answer = Answer(prepared.status, prepared.body, fingerprint)
@@ -809,7 +803,7 @@ def _parse_operation(raw: dict[str, Any]) -> CreateOperation | EditOperation | R
 
 async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ingest = caller.ingest
-    recent = ingest.recent
+    project_id, recent = caller.project_id, ingest.recent
     results: list[dict[str, Any] | None] = [None] * len(operations)
     begun: dict[str, tuple[int, str]] = {}  # key -> (index of its first operation in this batch, fingerprint)
     copies: list[tuple[int, int]] = []  # (index, index of the operation it repeats)
@@ -817,7 +811,7 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
     known_sets: dict[str, ContentSetRules] = {}
     for index, raw in enumerate(operations):
         try:
-            rules = plain_create_rules(ingest, caller.project_id, raw, PLAIN_OPERATION_FIELDS, known_sets) if raw.get("op") == _CREATE else None
+            rules = plain_create_rules(ingest, project_id, raw, PLAIN_OPERATION_FIELDS, known_sets) if raw.get("op") == _CREATE else None
             if rules is not None:
                 operation, kind, signal_id, key = None, _CREATE, "", raw.get("idempotency_key") or uuid.uuid4().hex
             else:
@@ -834,35 +828,35 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
                     )  # fmt: skip
                 copies.append((index, first))
                 continue
-            if recent.seen(caller.project_id, key):
-                earlier = await _earlier_answer(recent, caller.project_id, key, fingerprint)
+            if recent.seen(project_id, key):
+                earlier = await _earlier_answer(recent, project_id, key, fingerprint)
                 if earlier is not None:
                     results[index] = {"status": earlier.status, "body": orjson.Fragment(earlier.body)}
                     continue
             if operation is None:
-                ready = prepare_plain_create(caller, key, fingerprint, raw, rules)  # the common case, without a model
-            elif kind == "create" and (rules := ingest.cached_rules(caller.project_id, operation.content_set)):
-                ready = prepare_create(caller, key, fingerprint, operation, rules)  # without a coroutine
+                ready = prepare_plain_create(caller, key, raw, rules)  # the common case, without a model
+            elif kind == "create" and (rules := ingest.cached_rules(project_id, operation.content_set)):
+                ready = prepare_create(caller, key, operation, rules)  # without a coroutine
             else:
-                ready = await prepare(caller, kind, key, fingerprint, signal_id, operation)
+                ready = await prepare(caller, kind, key, signal_id, operation)
         except Refusal as refusal:
             results[index] = {"status": refusal.status, "body": refusal.body}
             continue
         begun[key] = (index, fingerprint)
-        recent.begin(caller.project_id, key)
+        recent.begin(project_id, key)
         prepared.append((index, key, ready))
 
     stored = False
     try:
         if prepared:
-            await caller.ingest.spool.append([ready.record for _, _, ready in prepared])
+            notes = replay_notes(project_id, [[key, ready.status, begun[key][1], orjson.Fragment(ready.body)] for _, key, ready in prepared])
+            await ingest.spool.append([ready.record for _, _, ready in prepared], notes)
         stored = True
     except (SpoolFull, OSError) as exc:
         raise _spool_refusal(exc) from None
     finally:
         for index, key, ready in prepared:
-            answer = Answer(ready.status, ready.body, begun[key][1]) if stored else None
-            recent.finish(caller.project_id, key, answer)
+            recent.finish(project_id, key, Answer(ready.status, ready.body, begun[key][1]) if stored else None)
             results[index] = {"status": ready.status, "body": orjson.Fragment(ready.body)}
     for index, first in copies:
         results[index] = results[first]
@@ -940,7 +934,7 @@ async def create_signal_asgi(scope: Any, receive: Any, send: Any) -> None:
         key = data.get("idempotency_key") or _checked_idempotency_header(_latin1(found[_IDEMPOTENCY])) or uuid.uuid4().hex
         fingerprint = _fingerprint(_CREATE, "", data)
         status, answer, headers = await _store_once(
-            caller, key, fingerprint, lambda: prepare_plain_create(caller, key, fingerprint, data, rules)
+            caller, key, fingerprint, lambda: prepare_plain_create(caller, key, data, rules)
         )
     except Refusal as refusal:
         status, answer, headers = refusal.status, orjson.dumps(refusal.body), refusal.headers

@@ -152,6 +152,7 @@ def test_warehouse_down_fills_the_spool_then_everything_arrives_once(clickhouse_
 
 
 def _row(key: str) -> bytes:
+    """A row as spooled before appends had notes, the answer riding in ``_`` keys: still sent as is."""
     return orjson.dumps({
         "event_id": str(uuid.uuid4()), "idempotency_key": key, "project_id": "drainer-test", "content_set": "docs",
         "content_key": "/x", "signal_id": str(uuid.uuid4()), "operation": "create", "signal_type": "like", "value": 1,
@@ -209,14 +210,15 @@ def test_a_torn_tail_is_cut_and_the_rest_kept(tmp_path):
 
 
 def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
-    """An append is one frame of newline-joined rows; segments with a frame per row read the same."""
+    """An append is one frame of newline-joined rows and its notes; segments with a frame per row read
+    the same. The drainer gets the rows only; the notes come back with their rows."""
     from ingest_api.spool import frame
 
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
 
     async def append() -> None:
-        await spool.append([_row("a"), _row("b"), _row("c")])
-        await spool.append([_row("d")])
+        await spool.append([_row("a"), _row("b"), _row("c")], notes=b'{"abc":1}')
+        await spool.append([_row("d")], notes=b'["d"]')
         await spool.append([])
 
     asyncio.run(append())
@@ -229,7 +231,31 @@ def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
     (recovered,) = reopened.sealed_segments()
     keys = ["a", "b", "c", "d", "e", "f"]
     assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == keys
-    assert [orjson.loads(r)["idempotency_key"] for r in reopened.recent_records()] == keys
+    appends = [([orjson.loads(r)["idempotency_key"] for r in records], notes) for records, notes in reopened.recent_appends()]
+    assert appends == [(["a", "b", "c"], b'{"abc":1}'), (["d"], b'["d"]'), (["e"], b""), (["f"], b"")]
+    reopened.close()
+
+
+def test_the_replay_map_is_rebuilt_from_notes_and_from_rows_spooled_before_notes(tmp_path):
+    from ingest_api.spool_replay import RecentOperations, replay_notes
+
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    body = b'{"signal_id":"s-new","edit_token":null}'
+    new_row = orjson.loads(_row("new"))
+    new_row = orjson.dumps({name: value for name, value in new_row.items() if not name.startswith("_")})
+
+    async def append() -> None:
+        await spool.append([_row("old")])
+        await spool.append([new_row], notes=replay_notes("drainer-test", [["new", 201, "fp-new", orjson.Fragment(body)]]))
+
+    asyncio.run(append())
+    spool.close()
+    reopened = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    recent = RecentOperations()
+    assert recent.rebuild(reopened.recent_appends()) == 2
+    assert recent.get("drainer-test", "old") == (201, b"{}", "")
+    assert recent.get("drainer-test", "new") == (201, body, "fp-new")
+    assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(reopened.sealed_segments()[0])] == ["old", "new"]
     reopened.close()
 
 

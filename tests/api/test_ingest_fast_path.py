@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -19,6 +20,8 @@ from feelback.domain import ContentSetRules
 from ingest_api.app import create_app
 from ingest_api.routers.signals import PLAIN_CREATE_FIELDS, PLAIN_OPERATION_FIELDS, plain_create_rules
 from ingest_api.signal_schemas import CreateSignal, operation_adapter
+from ingest_api.spool import Segment, Spool
+from ingest_api.writer import COLUMNS
 from tests.api.ingest_support import BROWSER_UA, ORIGIN, ingest_settings, project_client, seed_project, wait_for_rows
 
 ROW_COLUMNS = (
@@ -206,6 +209,9 @@ def test_answers_survive_a_restart_byte_for_byte(fast_settings):
     with TestClient(create_app(settings), headers=headers) as first:
         created = first.post("/v1/signals", json=single)
         batched = first.post("/v1/batch", json=batch)
+    spooled = [record for lane in (settings.home / "spool").glob("lane-*") for segment in lane.rglob("*.seg")
+               for record in Spool.read(Segment(segment, segment.stat().st_size))]  # fmt: skip
+    assert spooled and all(set(orjson.loads(record)) == set(COLUMNS) for record in spooled)  # rows only
     with TestClient(create_app(settings), headers=headers) as second:
         again = second.post("/v1/signals", json=single)
         batched_again = second.post("/v1/batch", json=batch)
