@@ -159,6 +159,7 @@ class Spool:
         self._active_fd: int | None = None
         self._active: Path | None = None
         self._active_size = 0
+        self._active_opened = 0.0  # time.monotonic() of its first write
         self._sealed: list[Segment] = []
         self._undrained_bytes = 0
         self._drained: deque[tuple[float, Path, int]] = deque()  # (drained at, path, size), oldest first
@@ -307,6 +308,7 @@ class Spool:
             if self._active_fd is None:
                 self._active = self.lane / f"{time.time_ns():020d}-{secrets.token_hex(4)}{SEGMENT_SUFFIX}"
                 self._active_fd = os.open(self._active, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+                self._active_opened = time.monotonic()
                 _fsync_dir(self.lane)
             view = memoryview(data)
             try:
@@ -333,6 +335,12 @@ class Spool:
         else:
             self._active.unlink(missing_ok=True)
         self._active_fd, self._active, self._active_size = None, None, 0
+
+    def active_segment(self) -> tuple[Path | None, int, float]:
+        """The segment being written (None when there is none), its size and its age in seconds."""
+        with self._io_lock:
+            active, size, opened = self._active, self._active_size, self._active_opened
+        return active, size, time.monotonic() - opened if active is not None else 0.0
 
     def seal(self) -> None:
         """Close the active segment so the drainer may send it; the next append starts a new one."""

@@ -13,7 +13,6 @@ there too because its signal id is derived from the key.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -39,47 +38,59 @@ def replay_notes(project_id: str, answered: list[list[Any]]) -> bytes:
 
 
 class RecentOperations:
-    """(project, idempotency key) → the answer given, for the last ``capacity`` operations."""
+    """(project, idempotency key) → the answer given, for the last ``capacity / 2`` to ``capacity``
+    operations.
+
+    Two generations of plain dicts instead of one LRU: a full generation becomes the older one and
+    the one before it is dropped, so remembering costs one dict insert (it runs per operation)."""
 
     def __init__(self, capacity: int = 200_000):
         self.capacity = capacity
-        self._answers: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        self._answers: dict[tuple[str, str], Answer] = {}
+        self._older: dict[tuple[str, str], Answer] = {}
         # Operations being written; a concurrent retry parks a future here to get their answer.
-        self._in_flight: dict[tuple[str, str], list[asyncio.Future[Answer | None]]] = {}
+        self._in_flight: dict[tuple[str, str], list[asyncio.Future[Answer | None]] | None] = {}
 
     def get(self, project_id: str, key: str) -> Answer | None:
-        return self._answers.get((project_id, key))
+        answer = self._answers.get((project_id, key))
+        return answer if answer is not None else self._older.get((project_id, key))
 
     def seen(self, project_id: str, key: str) -> bool:
         """Whether this key has an answer or an operation in flight."""
-        return (project_id, key) in self._answers or (project_id, key) in self._in_flight
+        slot = (project_id, key)
+        return slot in self._answers or slot in self._in_flight or slot in self._older
 
     def wait_for(self, project_id: str, key: str) -> asyncio.Future[Answer | None] | None:
         """A future for the answer of an operation still being written (None: nothing in flight)."""
-        waiters = self._in_flight.get((project_id, key))
-        if waiters is None:
+        slot = (project_id, key)
+        if slot not in self._in_flight:
             return None
         future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
-        waiters.append(future)
+        waiters = self._in_flight[slot]
+        if waiters is None:
+            self._in_flight[slot] = [future]
+        else:
+            waiters.append(future)
         return future
 
     def begin(self, project_id: str, key: str) -> None:
         """Mark an operation as being written, so a concurrent retry waits for its answer."""
-        self._in_flight[(project_id, key)] = []
+        self._in_flight[(project_id, key)] = None
 
     def finish(self, project_id: str, key: str, answer: Answer | None) -> None:
         """Settle an operation begun with ``begin``: ``answer`` once stored, None when it was not."""
-        waiters = self._in_flight.pop((project_id, key), ())
+        waiters = self._in_flight.pop((project_id, key), None)
         if answer is not None:
             self.remember(project_id, key, answer)
-        for future in waiters:
-            if not future.done():
-                future.set_result(answer)
+        if waiters:
+            for future in waiters:
+                if not future.done():
+                    future.set_result(answer)
 
     def remember(self, project_id: str, key: str, answer: Answer) -> None:
         self._answers[(project_id, key)] = answer
-        if len(self._answers) > self.capacity:
-            self._answers.popitem(last=False)
+        if len(self._answers) >= self.capacity // 2:
+            self._older, self._answers = self._answers, {}
 
     def rebuild(self, appends: Iterable[tuple[list[bytes], bytes]]) -> int:
         """Remember the answers of spool appends, (records, notes) oldest first; returns how many."""
@@ -109,4 +120,4 @@ class RecentOperations:
         return len(answered)
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return len(self._answers) + len(self._older)

@@ -13,6 +13,12 @@ Exactly once:
 * Only after every batch of a segment is in does the spool move it to ``drained/``.
 * Downstream, dbt staging deduplicates on (project, idempotency key) as the final backstop.
 
+Pacing: ClickHouse wants few, large inserts (about one per second per table); every insert makes a
+part that must be written and merged, a cost per insert, not per row. So under heavy traffic (more
+than ``busy_bytes`` appended during the last interval) the drainer lets the active segment grow for
+up to ``busy_seconds`` before sending it; otherwise it sends every interval, so a quiet stream is
+queryable at once and the last records of a burst do not wait.
+
 While ClickHouse is unreachable the drainer retries with backoff (up to 5 s) and the spool fills up
 to its budget; nothing is dropped and nothing is skipped.
 """
@@ -41,6 +47,8 @@ INSERT_SETTINGS = {
     "date_time_input_format": "basic",
 }
 MAX_BACKOFF_SECONDS = 5.0
+BUSY_BYTES = 256 * 1024  # appended in one interval: about 500 rows
+BUSY_SECONDS = 1.0
 
 
 def insert_batch(client: Client, records: list[bytes], token: str) -> None:
@@ -63,11 +71,16 @@ class Drainer:
         client_factory: Callable[[], Client],
         interval_seconds: float = 0.25,
         batch_rows: int = 20_000,
+        busy_bytes: int = BUSY_BYTES,
+        busy_seconds: float = BUSY_SECONDS,
     ):
         self.spool = spool
         self.client_factory = client_factory
         self.interval_seconds = interval_seconds
         self.batch_rows = batch_rows
+        self.busy_bytes = busy_bytes
+        self.busy_seconds = max(busy_seconds, interval_seconds)
+        self._active_seen = (None, 0)  # (active segment, its size) at the previous tick
         self._client: Client | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,7 +113,8 @@ class Drainer:
         backoff = self.interval_seconds
         while not self._stop.is_set():
             try:
-                self.drain_once()
+                if self._due():
+                    self.drain_once()
             except Exception as exc:  # noqa: BLE001 - any failure: keep the data, retry later
                 self.failures += 1
                 log.warning("spool_drain_failed", error=str(exc)[:500], retry_in=round(backoff, 2))
@@ -110,6 +124,16 @@ class Drainer:
                 continue
             backoff = self.interval_seconds
             self._stop.wait(self.interval_seconds)
+
+    def _due(self) -> bool:
+        """Whether to seal and send now: unless the active segment grew by ``busy_bytes`` or more
+        since the last tick and is younger than ``busy_seconds`` (heavy traffic: a bigger insert
+        later), or something is waiting in sealed segments anyway."""
+        active, size, age = self.spool.active_segment()
+        previous, previous_size = self._active_seen
+        self._active_seen = (active, size)
+        grew = size - previous_size if active == previous else size
+        return grew < self.busy_bytes or age >= self.busy_seconds or bool(self.spool.sealed_segments())
 
     def drain_once(self) -> int:
         """Seal the active segment and insert every sealed segment; returns the number of records sent."""
