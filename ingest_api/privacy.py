@@ -6,10 +6,12 @@
   IP address by anyone, including us. An SDK may send its own ``anonymous_id`` instead.
   Several machines behind one load balancer need a shared salt folder (or they count one visitor
   once per machine per day).
-* Edit tokens. ``create`` hands the client a token: an HMAC-SHA256 over (project, signal id, visitor,
-  content set, content key, signal type, expiry) with the ingest secret. An edit or revoke carries it
-  back; checking the MAC proves the client created that signal and says when its window closes, so
-  edits need no database round trip, and the edit event gets the same visitor and content as the create.
+* Edit tokens. ``create`` hands the client a token: (visitor, content set, content key, signal type,
+  expiry) and an HMAC-SHA256 over them and the project and signal id, with the ingest secret. An edit
+  or revoke carries it back; checking the MAC proves the client created that signal and says when its
+  window closes, so edits need no database round trip, and the edit event gets the same visitor and
+  content as the create. Project and signal id are not in the token (the request names them), only
+  under its MAC. (Tokens issued before that carried them too; they are still accepted.)
 """
 
 from __future__ import annotations
@@ -118,12 +120,18 @@ class EditTokens:
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
 
-    def _mac(self, payload: bytes) -> bytes:
+    def _mac(self, *parts: bytes) -> bytes:
         inner = self._inner.copy()
-        inner.update(payload)
+        for part in parts:
+            inner.update(part)
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()[:16]
+
+    @staticmethod
+    def _bound_to(project_id: str, signal_id: str) -> bytes:
+        """What the MAC covers besides the payload (tagged: a legacy payload starts with ``[``)."""
+        return f"v2\0{project_id}\0{signal_id}\0".encode()
 
     def issue(self, grant: EditGrant) -> str:
         return self.issue_for(*grant)
@@ -131,8 +139,8 @@ class EditTokens:
     def issue_for(self, project_id: str, signal_id: str, visitor_id: str, content_set: str, content_key: str,
                   signal_type: str, editable_until_ms: int) -> str:  # fmt: skip
         """``issue(EditGrant(...))`` without building the grant (it runs for every create)."""
-        payload = orjson.dumps([project_id, signal_id, visitor_id, content_set, content_key, signal_type, editable_until_ms])
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        payload = orjson.dumps([visitor_id, content_set, content_key, signal_type, editable_until_ms])
+        return f"{_b64(payload)}.{_b64(self._mac(self._bound_to(project_id, signal_id), payload))}"
 
     def verify(self, token: str, project_id: str, signal_id: str) -> EditGrant:
         """The grant inside ``token`` if its MAC is ours and it is for this project's ``signal_id``."""
@@ -142,10 +150,12 @@ class EditTokens:
             payload, mac = _unb64(payload_text), _unb64(mac_text)
         except (ValueError, TypeError):
             raise EditTokenError(problem) from None
-        if not dot or not hmac.compare_digest(mac, self._mac(payload)):
+        if not dot:
             raise EditTokenError(problem)
-        fields = orjson.loads(payload)
-        grant = EditGrant(*fields)
-        if grant.project_id != project_id or grant.signal_id != signal_id:
-            raise EditTokenError(problem)
-        return grant
+        if hmac.compare_digest(mac, self._mac(self._bound_to(project_id, signal_id), payload)):
+            return EditGrant(project_id, signal_id, *orjson.loads(payload))
+        if hmac.compare_digest(mac, self._mac(payload)):  # issued before tokens were bound to their signal
+            grant = EditGrant(*orjson.loads(payload))
+            if grant.project_id == project_id and grant.signal_id == signal_id:
+                return grant
+        raise EditTokenError(problem)

@@ -807,7 +807,7 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
     results: list[dict[str, Any] | None] = [None] * len(operations)
     begun: dict[str, tuple[int, str]] = {}  # key -> (index of its first operation in this batch, fingerprint)
     copies: list[tuple[int, int]] = []  # (index, index of the operation it repeats)
-    prepared: list[tuple[int, str, Prepared]] = []
+    prepared: list[tuple[int, str, str, Prepared]] = []  # (index, key, fingerprint, operation)
     known_sets: dict[str, ContentSetRules] = {}
     for index, raw in enumerate(operations):
         try:
@@ -844,20 +844,25 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
             continue
         begun[key] = (index, fingerprint)
         recent.begin(project_id, key)
-        prepared.append((index, key, ready))
+        prepared.append((index, key, fingerprint, ready))
 
+    records, answered = [], []
+    for index, key, fingerprint, ready in prepared:
+        body = orjson.Fragment(ready.body)
+        records.append(ready.record)
+        answered.append([key, ready.status, fingerprint, body])
+        results[index] = {"status": ready.status, "body": body}
     stored = False
     try:
         if prepared:
-            notes = replay_notes(project_id, [[key, ready.status, begun[key][1], orjson.Fragment(ready.body)] for _, key, ready in prepared])
-            await ingest.spool.append([ready.record for _, _, ready in prepared], notes)
+            await ingest.spool.append(records, replay_notes(project_id, answered))
         stored = True
     except (SpoolFull, OSError) as exc:
         raise _spool_refusal(exc) from None
     finally:
-        for index, key, ready in prepared:
-            recent.finish(project_id, key, Answer(ready.status, ready.body, begun[key][1]) if stored else None)
-            results[index] = {"status": ready.status, "body": orjson.Fragment(ready.body)}
+        finish = recent.finish
+        for _, key, fingerprint, ready in prepared:
+            finish(project_id, key, Answer(ready.status, ready.body, fingerprint) if stored else None)
     for index, first in copies:
         results[index] = results[first]
     return results  # type: ignore[return-value]

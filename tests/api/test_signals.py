@@ -141,6 +141,39 @@ def test_edit_token_is_bound_to_its_signal(api):
     assert forged.status_code == 403
 
 
+def test_edit_tokens_name_no_ids_and_tokens_issued_before_still_verify():
+    """A token carries the visitor, content and expiry; project and signal id are only under its MAC.
+    A token of the earlier form (ids inside, MAC over the payload alone) still verifies."""
+    import base64
+    import hmac
+
+    import orjson
+
+    from ingest_api.privacy import EditGrant, EditTokens, EditTokenError
+
+    secret = b"s" * 32
+    tokens = EditTokens(secret)
+    grant = EditGrant("project-1", "signal-1", "visitor", "docs", "/a", "rating", 1_800_000_000_000)
+    token = tokens.issue(grant)
+    payload = base64.urlsafe_b64decode(token.split(".")[0] + "==")
+    assert b"project-1" not in payload and b"signal-1" not in payload
+    assert tokens.verify(token, "project-1", "signal-1") == grant
+    for project_id, signal_id in (("project-2", "signal-1"), ("project-1", "signal-2")):
+        with pytest.raises(EditTokenError):
+            tokens.verify(token, project_id, signal_id)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    legacy_payload = orjson.dumps(list(grant))
+    legacy = f"{b64(legacy_payload)}.{b64(hmac.digest(secret, legacy_payload, 'sha256')[:16])}"
+    assert tokens.verify(legacy, "project-1", "signal-1") == grant
+    with pytest.raises(EditTokenError):
+        tokens.verify(legacy, "project-1", "signal-2")
+    with pytest.raises(EditTokenError):
+        EditTokens(b"t" * 32).verify(legacy, "project-1", "signal-1")
+
+
 def test_edit_after_the_window_is_final(api):
     signal = create(api, "quick", value="no").json()
     closes = dt.datetime.fromisoformat(signal["editable_until"])
