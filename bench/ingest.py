@@ -292,10 +292,10 @@ def main() -> None:
                   f"{statistics.median(create_cpu) * 1e6:.0f} us; ratio {statistics.median(cpu_ratios):.2f} "
                   "(the ratio (a) tends to when each server has a core to itself; steadier than (a) on a shared machine)", flush=True)  # fmt: skip
 
-            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu = [], [], [], [], 0, []
+            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu, warehouse_cpu = [], [], [], [], 0, [], []
             for _ in range(args.rounds):
                 nonce = f"b{uuid.uuid4().hex[:8]}"
-                began, began_cpu = time.monotonic(), cpu_seconds(api.process.pid)
+                began, began_cpu, began_warehouse = time.monotonic(), cpu_seconds(api.process.pid), cpu_seconds(server.process.pid)
                 rate, batches, failed = wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce=nonce, size=100, **fmt), args.seconds, 16)
                 events = (batches - failed) * 100
                 bad_batches += failed
@@ -303,6 +303,7 @@ def main() -> None:
                 batch_rates.append(rate * 100)
                 queryable_rates.append(events / (time.monotonic() - began))
                 event_cpu.append((cpu_seconds(api.process.pid) - began_cpu) / events)
+                warehouse_cpu.append((cpu_seconds(server.process.pid) - began_warehouse) / events)
                 direct_rates.append(direct_insert(client, events))
                 small_rates.append(direct_insert(client, min(events, 20_000), chunk=100))
             ratios = [q / d for q, d in zip(queryable_rates, direct_rates, strict=True)]
@@ -311,7 +312,8 @@ def main() -> None:
                   f"clickhouse-connect insert of as many rows: {statistics.median(direct_rates):,.0f} rows/s in inserts of 10,000 rows; "
                   f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.25); "
                   f"in inserts of 100 rows: {statistics.median(small_rates):,.0f} rows/s", flush=True)  # fmt: skip
-            print(f"    API server CPU per event, draining included: {statistics.median(event_cpu) * 1e6:.0f} us", flush=True)
+            print(f"    CPU per event: API server {statistics.median(event_cpu) * 1e6:.0f} us (draining included), ClickHouse "
+                  f"server {statistics.median(warehouse_cpu) * 1e6:.0f} us (its inserts and merges)", flush=True)  # fmt: skip
 
             latencies = asyncio.run(ack_to_queryable(api.url, key, client, project_id, args.seconds, 200))
             print(f"(c) ack -> queryable at 200 creates/s over {len(latencies)} signals: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

@@ -294,3 +294,25 @@ def test_two_workers_share_the_secret_and_salt_and_each_drains_its_own_lane(clic
         api.kill(signal.SIGTERM)
     # Both workers took requests (80 connections; in trials they split about 60/40).
     assert all(any(lane.rglob("*.seg")) for lane in (settings.home / "spool").glob("lane-*"))
+
+
+def test_the_drainer_waits_for_a_bigger_insert_only_while_traffic_is_heavy(tmp_path):
+    """A lane that grew by ``busy_bytes`` since the last tick is sent once its segment is
+    ``busy_seconds`` old; a quiet lane, or one whose traffic stopped, is sent at the next tick."""
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
+    drainer = Drainer(spool, get_client_never_called, interval_seconds=0.01, busy_bytes=2_000, busy_seconds=0.3)
+    asyncio.run(spool.append([_row("quiet")]))
+    assert drainer._due()  # a little traffic: send now
+    asyncio.run(spool.append([_row(f"busy-{i}") for i in range(20)]))
+    assert not drainer._due()  # heavy: wait for more
+    asyncio.run(spool.append([_row(f"busier-{i}") for i in range(20)]))
+    assert not drainer._due()
+    assert drainer._due()  # nothing came since the last tick: send what there is
+    asyncio.run(spool.append([_row(f"again-{i}") for i in range(20)]))
+    time.sleep(0.3)
+    assert drainer._due()  # heavy, but the segment is old enough
+    spool.close()
+
+
+def get_client_never_called():
+    raise AssertionError("deciding when to drain needs no ClickHouse")
