@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Feedback signals: public ingest for the SDK, stats for widgets, private management.",
         version="0.1.0",
         lifespan=_lifespan,
+        telemetry=None if settings.api_opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.sessionmaker = get_sessionmaker(settings)
