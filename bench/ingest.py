@@ -14,6 +14,9 @@ them from a separate process over loopback with ``wrk`` (``apt-get install wrk``
 (c) p50/p99 from acknowledgement to queryable in ClickHouse at a steady 200 creates/s
     (target p99 <= 2 s).
 
+(a) and (b) each start with an unmeasured 3 s warm-up of every server they load (and 20,000 direct
+rows for (b)); with ``--workers`` > 1, (b) shows how evenly the workers shared the load.
+
 Under (a) and (b) it also prints the server processes' CPU time per request or event (from
 ``/proc``): on a machine shared with other work the throughput ratios swing with the load, while
 CPU per request says what each process costs.
@@ -42,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from fastapi import FastAPI  # noqa: E402
 
+WARMUP_SECONDS = 3
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 # The baseline for (a): uvicorn runs it as ``ingest:bare_app`` from this folder.
@@ -139,6 +143,11 @@ def cpu_seconds(pid: int) -> float:
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
     return own + sum(cpu_seconds(child) for child in children)
+
+
+def worker_cpu(pid: int) -> list[float]:
+    """CPU seconds of each of uvicorn's worker processes (none with one worker: it serves itself)."""
+    return [cpu_seconds(int(child)) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
 
 
 def count_rows(client, project_id: str, prefix: str) -> int:
@@ -265,11 +274,14 @@ def main() -> None:
         fmt = {"key": key, "ua": UA}
 
         # Both servers stay up and runs alternate, so a ratio compares runs under the same load
-        # (the machine is shared); each figure is the median of the rounds.
+        # (the machine is shared); each figure is the median of the rounds. Each part starts with an
+        # unmeasured warm-up run of WARMUP_SECONDS (first-use costs, the previous part's merges).
         bare = Uvicorn("ingest:bare_app", env, app_dir=REPO / "bench", workers=args.workers)
         api = Uvicorn("--factory ingest_api.app:create_app", env, workers=args.workers)
         try:
             bare_rates, create_rates, bad, bare_cpu, create_cpu = [], [], 0, [], []
+            wrk(f"{bare.url}/v1/signals", CREATE_LUA.format(nonce="warm-bare", **fmt), WARMUP_SECONDS, args.connections)
+            wrk(f"{api.url}/v1/signals", CREATE_LUA.format(nonce="warm-create", **fmt), WARMUP_SECONDS, args.connections)
             for _ in range(args.rounds):
                 began_cpu = cpu_seconds(bare.process.pid)
                 rate, requests, _ = wrk(f"{bare.url}/v1/signals", CREATE_LUA.format(nonce="bare", **fmt), args.seconds, args.connections)
@@ -292,11 +304,16 @@ def main() -> None:
                   f"{statistics.median(create_cpu) * 1e6:.0f} us; ratio {statistics.median(cpu_ratios):.2f} "
                   "(the ratio (a) tends to when each server has a core to itself; steadier than (a) on a shared machine)", flush=True)  # fmt: skip
 
-            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu, warehouse_cpu = [], [], [], [], 0, [], []
+            batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu, warehouse_cpu, busiest = [], [], [], [], 0, [], [], []
+            wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce="warm-batch", size=100, **fmt), WARMUP_SECONDS, 16)
+            direct_insert(client, 20_000)
             for _ in range(args.rounds):
                 nonce = f"b{uuid.uuid4().hex[:8]}"
                 began, began_cpu, began_warehouse = time.monotonic(), cpu_seconds(api.process.pid), cpu_seconds(server.process.pid)
+                began_workers = worker_cpu(api.process.pid)
                 rate, batches, failed = wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce=nonce, size=100, **fmt), args.seconds, 16)
+                used = [now - then for now, then in zip(worker_cpu(api.process.pid), began_workers, strict=True)]
+                busiest.append(max(used) / sum(used) if used and sum(used) else 1.0)
                 events = (batches - failed) * 100
                 bad_batches += failed
                 wait_rows(client, project_id, nonce, events)
@@ -310,10 +327,13 @@ def main() -> None:
             print(f"(b) batches of 100 at 16 connections: {statistics.median(batch_rates):,.0f} events/s acknowledged, "
                   f"{statistics.median(queryable_rates):,.0f} events/s queryable (non-2xx batches: {bad_batches}); direct "
                   f"clickhouse-connect insert of as many rows: {statistics.median(direct_rates):,.0f} rows/s in inserts of 10,000 rows; "
-                  f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.25); "
+                  f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f} = {q:,.0f}/{d:,.0f}' for r, q, d in zip(ratios, queryable_rates, direct_rates))}; target >= 0.25); "
                   f"in inserts of 100 rows: {statistics.median(small_rates):,.0f} rows/s", flush=True)  # fmt: skip
             print(f"    CPU per event: API server {statistics.median(event_cpu) * 1e6:.0f} us (draining included), ClickHouse "
                   f"server {statistics.median(warehouse_cpu) * 1e6:.0f} us (its inserts and merges)", flush=True)  # fmt: skip
+            if args.workers > 1:
+                print(f"    the busiest API worker's share of the API's CPU per round: {', '.join(f'{b:.2f}' for b in busiest)} "
+                      "(wrk's connections are spread by the kernel's accept; a share near 1 left the other workers idle)", flush=True)  # fmt: skip
 
             latencies = asyncio.run(ack_to_queryable(api.url, key, client, project_id, args.seconds, 200))
             print(f"(c) ack -> queryable at 200 creates/s over {len(latencies)} signals: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
