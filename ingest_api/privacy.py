@@ -154,7 +154,9 @@ class EditTokens:
             raise EditTokenError(problem)
         if hmac.compare_digest(mac, self._mac(self._bound_to(project_id, signal_id), payload)):
             return EditGrant(project_id, signal_id, *orjson.loads(payload))
-        if hmac.compare_digest(mac, self._mac(payload)):  # issued before tokens were bound to their signal
+        # Issued before tokens were bound to their signal: this branch can go once the longest edit
+        # window (MAX_EDIT_WINDOW_SECONDS) has passed since the release that bound them.
+        if hmac.compare_digest(mac, self._mac(payload)):
             grant = EditGrant(*orjson.loads(payload))
             if grant.project_id == project_id and grant.signal_id == signal_id:
                 return grant

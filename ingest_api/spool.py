@@ -17,9 +17,10 @@ Mechanism
   The optional notes (``append(records, notes)``, one JSON document) are for this process only, e.g.
   the answers given, which ``ingest_api.spool_replay`` reads back after a restart; they are never
   sent to ClickHouse. JSON never holds a raw NUL byte, so the split is unambiguous. Only the
-  newest segment (the *active* one) is ever written; the drainer seals it every drain interval (or
-  at ``max_segment_bytes``) and a sealed segment never changes again, so the drainer can cut it
-  into the same batches on every attempt.
+  newest segment (the *active* one) is ever written; the drainer seals it every drain interval
+  (under heavy traffic when it is a second old, see ``ingest_api.writer``; or at
+  ``max_segment_bytes``) and a sealed segment never changes again, so the drainer can cut it into
+  the same batches on every attempt.
 * **Group commit.** ``await spool.append(records)`` queues the records and waits; one committer task
   takes everything queued (after a short linger), writes it with one ``write`` and one ``fdatasync``
   in a worker thread, then wakes all waiters. Many concurrent requests share one fsync, the way

@@ -4,10 +4,10 @@ A retry (same project, same idempotency key) gets the first attempt's status and
 writes nothing. Each spool append carries what the map needs as its notes (``replay_notes``: per
 operation its key, status, fingerprint of the request and answer body), so a restarted process
 rebuilds the map from the segments still in its lane, drained ones included for a while. (Rows
-spooled before notes existed carry the same as ``_fp``, ``_status`` and ``_body`` keys; they are
-read too.) Beyond that, retries hitting another replica, or arriving
-long after, are stored twice at most and dbt staging keeps one per idempotency key; create is safe
-there too because its signal id is derived from the key.
+spooled before notes existed carry the same in ``_fp``, ``_status`` and ``_body`` keys; those are
+read too.) Beyond that, retries hitting another replica, or arriving long after, are stored twice
+at most and dbt staging keeps one per idempotency key; create is safe there too because its signal
+id is derived from the key.
 """
 
 from __future__ import annotations

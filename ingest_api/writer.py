@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from clickhouse_connect.driver.client import Client
@@ -80,7 +81,7 @@ class Drainer:
         self.batch_rows = batch_rows
         self.busy_bytes = busy_bytes
         self.busy_seconds = max(busy_seconds, interval_seconds)
-        self._active_seen = (None, 0)  # (active segment, its size) at the previous tick
+        self._active_seen: tuple[Path | None, int] = (None, 0)  # (active segment, its size) at the previous tick
         self._client: Client | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
