@@ -136,18 +136,22 @@ class Uvicorn:
         self.process.wait(timeout=30)
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux ``/proc``), e.g. uvicorn's workers."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time so far (Linux ``/proc``) of a process and its live children (uvicorn's
     workers), threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-    return own + sum(cpu_seconds(child) for child in children)
+    return own + sum(cpu_seconds(child) for child in children(pid))
 
 
 def worker_cpu(pid: int) -> list[float]:
     """CPU seconds of each of uvicorn's worker processes (none with one worker: it serves itself)."""
-    return [cpu_seconds(int(child)) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+    return [cpu_seconds(child) for child in children(pid)]
 
 
 def count_rows(client, project_id: str, prefix: str) -> int:

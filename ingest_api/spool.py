@@ -106,11 +106,17 @@ def read_frames(data: bytes) -> tuple[list[bytes], int]:
 _NOTES = b"\0"
 
 
+def _records_and_notes(payload: bytes) -> tuple[list[bytes], bytes]:
+    """One append's frame payload: its records and its notes (b"" when it has none)."""
+    records, _, notes = payload.partition(_NOTES)
+    return records.split(b"\n"), notes
+
+
 def _records(payloads: list[bytes]) -> list[bytes]:
-    """The records of frames' payloads, each the newline-joined records of one append (and its notes)."""
+    """The records of frames' payloads, without their notes."""
     records: list[bytes] = []
     for payload in payloads:
-        records.extend(payload.partition(_NOTES)[0].split(b"\n"))
+        records.extend(_records_and_notes(payload)[0])
     return records
 
 
@@ -228,9 +234,7 @@ class Spool:
                 payloads = read_frames(path.read_bytes())[0]
             except FileNotFoundError:
                 continue
-            for payload in payloads:
-                records, _, notes = payload.partition(_NOTES)
-                yield records.split(b"\n"), notes
+            yield from map(_records_and_notes, payloads)
 
     # --- appending (event loop side) -----------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import orjson
 import structlog
@@ -31,10 +31,10 @@ class Answer(NamedTuple):
     fingerprint: str
 
 
-def replay_notes(project_id: str, answered: list[list[Any]]) -> bytes:
-    """The spool notes of one append: its project and, per operation stored, ``[idempotency key,
-    status, fingerprint, orjson.Fragment(answer body)]``."""
-    return orjson.dumps([project_id, answered])
+def replay_notes(project_id: str, answered: Iterable[tuple[str, Answer]]) -> bytes:
+    """The spool notes of one append: its project and, per operation stored (idempotency key and
+    answer), ``[key, status, fingerprint, answer body]``; ``rebuild`` reads them back."""
+    return orjson.dumps([project_id, [[key, status, fingerprint, orjson.Fragment(body)] for key, (status, body, fingerprint) in answered]])
 
 
 class RecentOperations:

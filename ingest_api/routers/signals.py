@@ -691,11 +691,11 @@ async def _store_once(caller: Caller, key: str, fingerprint: str,
         if not isinstance(prepared, Prepared):
             prepared = await prepared
         try:
-            notes = replay_notes(caller.project_id, [[key, prepared.status, fingerprint, orjson.Fragment(prepared.body)]])
-            await caller.ingest.spool.append([prepared.record], notes)
+            stored = Answer(prepared.status, prepared.body, fingerprint)
+            await caller.ingest.spool.append([prepared.record], replay_notes(caller.project_id, [(key, stored)]))
         except (SpoolFull, OSError) as exc:
             raise _spool_refusal(exc) from None
-        answer = Answer(prepared.status, prepared.body, fingerprint)
+        answer = stored
     finally:
         recent.finish(caller.project_id, key, answer)
     return prepared.status, prepared.body, None
@@ -807,7 +807,7 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
     results: list[dict[str, Any] | None] = [None] * len(operations)
     begun: dict[str, tuple[int, str]] = {}  # key -> (index of its first operation in this batch, fingerprint)
     copies: list[tuple[int, int]] = []  # (index, index of the operation it repeats)
-    prepared: list[tuple[int, str, str, Prepared]] = []  # (index, key, fingerprint, operation)
+    prepared: list[tuple[int, str, Answer, bytes]] = []  # (index, key, answer, row)
     known_sets: dict[str, ContentSetRules] = {}
     for index, raw in enumerate(operations):
         try:
@@ -844,25 +844,20 @@ async def _run_batch(caller: Caller, operations: list[dict[str, Any]]) -> list[d
             continue
         begun[key] = (index, fingerprint)
         recent.begin(project_id, key)
-        prepared.append((index, key, fingerprint, ready))
+        prepared.append((index, key, Answer(ready.status, ready.body, fingerprint), ready.record))
 
-    records, answered = [], []
-    for index, key, fingerprint, ready in prepared:
-        body = orjson.Fragment(ready.body)
-        records.append(ready.record)
-        answered.append([key, ready.status, fingerprint, body])
-        results[index] = {"status": ready.status, "body": body}
     stored = False
     try:
         if prepared:
-            await ingest.spool.append(records, replay_notes(project_id, answered))
+            answered = [(key, answer) for _, key, answer, _ in prepared]
+            await ingest.spool.append([record for *_, record in prepared], replay_notes(project_id, answered))
         stored = True
     except (SpoolFull, OSError) as exc:
         raise _spool_refusal(exc) from None
     finally:
-        finish = recent.finish
-        for _, key, fingerprint, ready in prepared:
-            finish(project_id, key, Answer(ready.status, ready.body, fingerprint) if stored else None)
+        for index, key, answer, _ in prepared:
+            recent.finish(project_id, key, answer if stored else None)
+            results[index] = {"status": answer.status, "body": orjson.Fragment(answer.body)}
     for index, first in copies:
         results[index] = results[first]
     return results  # type: ignore[return-value]

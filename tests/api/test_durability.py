@@ -237,7 +237,7 @@ def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
 
 
 def test_the_replay_map_is_rebuilt_from_notes_and_from_rows_spooled_before_notes(tmp_path):
-    from ingest_api.spool_replay import RecentOperations, replay_notes
+    from ingest_api.spool_replay import Answer, RecentOperations, replay_notes
 
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
     body = b'{"signal_id":"s-new","edit_token":null}'
@@ -246,7 +246,7 @@ def test_the_replay_map_is_rebuilt_from_notes_and_from_rows_spooled_before_notes
 
     async def append() -> None:
         await spool.append([_row("old")])
-        await spool.append([new_row], notes=replay_notes("drainer-test", [["new", 201, "fp-new", orjson.Fragment(body)]]))
+        await spool.append([new_row], notes=replay_notes("drainer-test", [("new", Answer(201, body, "fp-new"))]))
 
     asyncio.run(append())
     spool.close()
