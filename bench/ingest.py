@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--rounds 3] [--workers 1]
 
-Starts a local ClickHouse server and the API (uvicorn, ``--workers`` processes, as
-``FEELBACK_API_WORKERS`` runs it) under ``bench/.data/``, loads
+Starts a local ClickHouse server and the API (``ingest_api.server``: uvicorn, ``--workers``
+processes with a listening socket each, as ``feelback up`` runs ``FEELBACK_API_WORKERS``) under
+``bench/.data/``, loads
 them from a separate process over loopback with ``wrk`` (``apt-get install wrk``), and prints:
 
 (a) single-signal creates/s at 64 connections vs a bare FastAPI endpoint returning 200 under the
@@ -117,7 +118,7 @@ class Uvicorn:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "ingest_api.server", "--app-dir", str(app_dir), "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", *app.split()]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=REPO, env=env)
         import httpx
@@ -337,7 +338,7 @@ def main() -> None:
                   f"server {statistics.median(warehouse_cpu) * 1e6:.0f} us (its inserts and merges)", flush=True)  # fmt: skip
             if args.workers > 1:
                 print(f"    the busiest API worker's share of the API's CPU per round: {', '.join(f'{b:.2f}' for b in busiest)} "
-                      "(wrk's connections are spread by the kernel's accept; a share near 1 left the other workers idle)", flush=True)  # fmt: skip
+                      "(the kernel spreads wrk's 16 connections over the workers' sockets; a share near 1 left the others idle)", flush=True)  # fmt: skip
 
             latencies = asyncio.run(ack_to_queryable(api.url, key, client, project_id, args.seconds, 200))
             print(f"(c) ack -> queryable at 200 creates/s over {len(latencies)} signals: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

@@ -45,10 +45,10 @@ def _answers(url: str) -> bool:
 
 
 def api_command(settings: Settings, host: str, port: int) -> list[str]:
-    """The API server as ``feelback up`` runs it: uvicorn with ``settings.api_workers`` processes."""
-    workers = ["--workers", str(settings.api_workers)] if settings.api_workers > 1 else []
-    return [sys.executable, "-m", "uvicorn", "ingest_api.app:create_app", "--factory", "--host", host, "--port", str(port),
-            *workers, "--log-level", settings.log_level]  # fmt: skip
+    """The API server as ``feelback up`` runs it: uvicorn with ``settings.api_workers`` processes, each
+    on a listening socket of its own (``ingest_api.server``)."""
+    return [sys.executable, "-m", "ingest_api.server", "ingest_api.app:create_app", "--factory", "--host", host,
+            "--port", str(port), "--workers", str(settings.api_workers), "--log-level", settings.log_level]  # fmt: skip
 
 
 def parts_of(settings: Settings) -> list[Part]:

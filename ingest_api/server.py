@@ -1,0 +1,124 @@
+"""How the API is served: uvicorn, and with several workers one listening socket per worker.
+
+``uvicorn --workers N`` lets all workers accept from one shared socket. Each worker's event loop
+accepts every connection waiting when it wakes, so a burst of new keep-alive connections (an SDK
+fleet after a deploy, a load balancer's pool, a load test) can all land on one worker and stay
+there while the others idle: on this project's 2-core bench, one worker took 97-100 % of a round's
+work in some rounds, which halved that round's throughput.
+
+Here every worker gets a socket of its own, all bound to the same address with ``SO_REUSEPORT``, and
+the kernel spreads new connections over them by a hash of the client's address and port (the way
+nginx's ``listen ... reuse_port`` does). The parent keeps every socket open and listening, so a
+worker that dies leaves its connections queued for the replacement uvicorn's supervisor starts on
+that same socket, never refused.
+
+    python -m ingest_api.server ingest_api.app:create_app --factory --host 127.0.0.1 --port 8000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+BACKLOG = 2048  # uvicorn's default
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` sockets listening on (host, port) with SO_REUSEPORT; port 0 picks one free port for all."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.set_inheritable(True)
+            sock.listen(BACKLOG)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class WorkerPerSocket(Multiprocess):
+    """uvicorn's worker supervisor (health checks, restarts, SIGHUP, shutdown), but the worker in
+    slot ``i`` always listens on ``sockets[i]`` alone, replacements included."""
+
+    def _spawn(self, slot: int) -> Process:
+        process = Process(self.config, [self.sockets[slot]])
+        process.start()
+        return process
+
+    def init_processes(self) -> None:
+        self.processes = [self._spawn(slot) for slot in range(self.processes_num)]
+
+    def restart_all(self) -> None:
+        """SIGHUP: replace each worker, its replacement serving before the old one retires."""
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self._spawn(slot)
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def keep_subprocess_alive(self) -> None:
+        for slot, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung or dead
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # the app cannot start: restarting would loop
+                self.should_exit.set()
+                return
+            self.processes[slot] = self._spawn(slot)
+
+
+def serve(app: str, *, host: str, port: int, workers: int = 1, factory: bool = False, log_level: str = "warning") -> None:
+    """Serve ``app`` (an import string) as ``uvicorn`` would, with a socket per worker when ``workers`` > 1."""
+    config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=factory, log_level=log_level)
+    if config.workers == 1:
+        uvicorn.Server(config).run()  # the process serves itself, as ``uvicorn`` does with one worker
+        return
+    sockets = listening_sockets(host, port, config.workers)
+    try:
+        WorkerPerSocket(config, sockets).run()
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ingest_api.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("app", help="the ASGI app as module:attribute, e.g. ingest_api.app:create_app")
+    parser.add_argument("--factory", action="store_true", help="the attribute is a function that returns the app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--app-dir", default="", help="a folder to import the app from (put first on sys.path)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be 1 or more (got {args.workers})")
+    if args.app_dir:
+        sys.path.insert(0, args.app_dir)
+    serve(args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""``ingest_api.server``: uvicorn workers with a listening socket each (SO_REUSEPORT).
+
+Real processes on loopback: the server as ``feelback up`` starts it, serving a tiny app that answers
+with its worker's process id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from warehouse.local_server.process import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def _pids_of_simultaneous_connections(port: int, count: int, timeout: float = 10) -> list[int]:
+    """Open ``count`` connections at once, then ask each which worker holds it."""
+    connections = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(count)))
+
+    async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+        writer.write(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout)
+        writer.close()
+        return int(answer.rsplit(b"\r\n\r\n", 1)[1])
+
+    return await asyncio.gather(*(ask(reader, writer) for reader, writer in connections))
+
+
+def _workers(parent: int) -> set[int]:
+    return {int(child) for task in Path(f"/proc/{parent}/task").iterdir() for child in (task / "children").read_text().split()}
+
+
+@pytest.fixture
+def two_workers():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest_api.server", "tests.api.worker_pid_app:app", "--port", str(port), "--workers", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(set(asyncio.run(_pids_of_simultaneous_connections(port, 8)) if _answers(port) else ())) < 2:
+            assert process.poll() is None, process.stdout.read().decode()
+            assert time.monotonic() < deadline, "the two workers did not both start serving"
+            time.sleep(0.2)
+        yield process, port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        asyncio.run(_pids_of_simultaneous_connections(port, 1, timeout=2))
+        return True
+    except OSError:
+        return False
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(two_workers):
+    process, port = two_workers
+    workers = _workers(process.pid)
+    # 64 connections opened at once: with one shared socket, the first worker to wake often took them all.
+    pids = asyncio.run(_pids_of_simultaneous_connections(port, 64))
+    assert set(pids) <= workers
+    shares = sorted(pids.count(pid) for pid in set(pids))
+    assert len(shares) == 2 and shares[0] >= 12, f"connections per worker: {shares}"
+
+
+def test_a_killed_worker_is_replaced_on_its_own_socket_and_no_connection_is_lost(two_workers):
+    process, port = two_workers
+    victim = min(pid for pid in _workers(process.pid) if Path(f"/proc/{pid}/cmdline").read_bytes().find(b"spawn_main") >= 0)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        # Connections hashed to the dead worker's socket wait in its queue for the replacement.
+        pids = asyncio.run(_pids_of_simultaneous_connections(port, 32, timeout=30))
+        assert victim not in pids
+        if len(set(pids)) == 2:
+            break
+        assert time.monotonic() < deadline, "the killed worker was not replaced"
+        time.sleep(0.2)
+    assert set(pids) <= _workers(process.pid)
+
+
+def test_workers_must_be_at_least_one():
+    run = subprocess.run([sys.executable, "-m", "ingest_api.server", "tests.api.worker_pid_app:app", "--workers", "0"],
+                         cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2
+    assert "--workers must be 1 or more (got 0)" in run.stderr
