@@ -53,6 +53,8 @@ class WorkerPerSocket(Multiprocess):
     """uvicorn's worker supervisor (health checks, restarts, SIGHUP, shutdown), but the worker in
     slot ``i`` always listens on ``sockets[i]`` alone, replacements included."""
 
+    failed_to_start = False
+
     def _spawn(self, slot: int) -> Process:
         process = Process(self.config, [self.sockets[slot]])
         process.start()
@@ -84,26 +86,34 @@ class WorkerPerSocket(Multiprocess):
             process.kill()  # hung or dead
             process.join()
             if process.exitcode == STARTUP_FAILURE:  # the app cannot start: restarting would loop
+                self.failed_to_start = True
                 self.should_exit.set()
                 return
             self.processes[slot] = self._spawn(slot)
 
 
-def serve(app: str, *, host: str, port: int, workers: int = 1, factory: bool = False, log_level: str = "warning") -> None:
-    """Serve ``app`` (an import string) as ``uvicorn`` would, with a socket per worker when ``workers`` > 1."""
+def serve(app: str, *, host: str, port: int, workers: int = 1, factory: bool = False, log_level: str = "warning") -> int:
+    """Serve ``app`` (an import string) as ``uvicorn`` would, with a socket per worker when ``workers``
+    > 1; returns the exit code (uvicorn's STARTUP_FAILURE when the app could not start)."""
     config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=factory, log_level=log_level)
-    if config.workers == 1:
-        uvicorn.Server(config).run()  # the process serves itself, as ``uvicorn`` does with one worker
-        return
+    if config.workers == 1:  # the process serves itself, as ``uvicorn`` does with one worker
+        server = uvicorn.Server(config)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        return 0 if server.started else STARTUP_FAILURE
     sockets = listening_sockets(host, port, config.workers)
+    supervisor = WorkerPerSocket(config, sockets)
     try:
-        WorkerPerSocket(config, sockets).run()
+        supervisor.run()
     finally:
         for sock in sockets:
             sock.close()
+    return STARTUP_FAILURE if supervisor.failed_to_start else 0
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest_api.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("app", help="the ASGI app as module:attribute, e.g. ingest_api.app:create_app")
     parser.add_argument("--factory", action="store_true", help="the attribute is a function that returns the app")
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--workers must be 1 or more (got {args.workers})")
     if args.app_dir:
         sys.path.insert(0, args.app_dir)
-    serve(args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory, log_level=args.log_level)
+    return serve(args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory, log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,16 @@ def test_a_killed_worker_is_replaced_on_its_own_socket_and_no_connection_is_lost
     assert set(pids) <= _workers(process.pid)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_app_that_cannot_start_ends_the_server_with_an_error(workers):
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest_api.server", "tests.api.no_such_module:app", "--port", str(free_port()), "--workers", str(workers)],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 3  # uvicorn's STARTUP_FAILURE
+    assert 'Could not import module "tests.api.no_such_module"' in run.stdout + run.stderr
+
+
 def test_workers_must_be_at_least_one():
     run = subprocess.run([sys.executable, "-m", "ingest_api.server", "tests.api.worker_pid_app:app", "--workers", "0"],
                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
