@@ -1,6 +1,6 @@
 """Ingest benchmark on the embedded stack (prints figures; not a test).
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--rounds 3] [--workers 1]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--batch-connections 16] [--rounds 3] [--workers 1]
 
 Starts a local ClickHouse server and the API (``ingest_api.server``: uvicorn, ``--workers``
 processes with a listening socket each, as ``feelback up`` runs ``FEELBACK_API_WORKERS``) under
@@ -9,7 +9,7 @@ them from a separate process over loopback with ``wrk`` (``apt-get install wrk``
 
 (a) single-signal creates/s at 64 connections vs a bare FastAPI endpoint returning 200 under the
     same uvicorn options (target ratio >= 0.6);
-(b) events/s through ``POST /v1/batch`` at 100 operations per request, acknowledged and queryable
+(b) events/s through ``POST /v1/batch`` at 100 operations per request (16 connections), acknowledged and queryable
     in ClickHouse, vs inserting the same number of rows directly with clickhouse-connect ``insert``
     from Python rows, 10,000 rows per insert (target ratio >= 0.25; 100-row inserts shown too);
 (c) p50/p99 from acknowledgement to queryable in ClickHouse at a steady 200 creates/s
@@ -242,7 +242,8 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=64, help="connections of (a)")
+    parser.add_argument("--batch-connections", type=int, default=16, help="connections of (b)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of both servers (FEELBACK_API_WORKERS)")
     args = parser.parse_args()
@@ -310,13 +311,13 @@ def main() -> None:
                   "(the ratio (a) tends to when each server has a core to itself; steadier than (a) on a shared machine)", flush=True)  # fmt: skip
 
             batch_rates, queryable_rates, direct_rates, small_rates, bad_batches, event_cpu, warehouse_cpu, busiest = [], [], [], [], 0, [], [], []
-            wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce="warm-batch", size=100, **fmt), WARMUP_SECONDS, 16)
+            wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce="warm-batch", size=100, **fmt), WARMUP_SECONDS, args.batch_connections)
             direct_insert(client, 20_000)
             for _ in range(args.rounds):
                 nonce = f"b{uuid.uuid4().hex[:8]}"
                 began, began_cpu, began_warehouse = time.monotonic(), cpu_seconds(api.process.pid), cpu_seconds(server.process.pid)
                 began_workers = worker_cpu(api.process.pid)
-                rate, batches, failed = wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce=nonce, size=100, **fmt), args.seconds, 16)
+                rate, batches, failed = wrk(f"{api.url}/v1/batch", BATCH_LUA.format(nonce=nonce, size=100, **fmt), args.seconds, args.batch_connections)
                 used = [now - then for now, then in zip(worker_cpu(api.process.pid), began_workers, strict=True)]
                 busiest.append(max(used) / sum(used) if used and sum(used) else 1.0)
                 events = (batches - failed) * 100
@@ -329,7 +330,7 @@ def main() -> None:
                 direct_rates.append(direct_insert(client, events))
                 small_rates.append(direct_insert(client, min(events, 20_000), chunk=100))
             ratios = [q / d for q, d in zip(queryable_rates, direct_rates, strict=True)]
-            print(f"(b) batches of 100 at 16 connections: {statistics.median(batch_rates):,.0f} events/s acknowledged, "
+            print(f"(b) batches of 100 at {args.batch_connections} connections: {statistics.median(batch_rates):,.0f} events/s acknowledged, "
                   f"{statistics.median(queryable_rates):,.0f} events/s queryable (non-2xx batches: {bad_batches}); direct "
                   f"clickhouse-connect insert of as many rows: {statistics.median(direct_rates):,.0f} rows/s in inserts of 10,000 rows; "
                   f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f} = {q:,.0f}/{d:,.0f}' for r, q, d in zip(ratios, queryable_rates, direct_rates))}; target >= 0.25); "
@@ -338,7 +339,7 @@ def main() -> None:
                   f"server {statistics.median(warehouse_cpu) * 1e6:.0f} us (its inserts and merges)", flush=True)  # fmt: skip
             if args.workers > 1:
                 print(f"    the busiest API worker's share of the API's CPU per round: {', '.join(f'{b:.2f}' for b in busiest)} "
-                      "(the kernel spreads wrk's 16 connections over the workers' sockets; a share near 1 left the others idle)", flush=True)  # fmt: skip
+                      "(the kernel spreads wrk's connections over the workers' sockets; a share near 1 left the others idle)", flush=True)  # fmt: skip
 
             latencies = asyncio.run(ack_to_queryable(api.url, key, client, project_id, args.seconds, 200))
             print(f"(c) ack -> queryable at 200 creates/s over {len(latencies)} signals: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
