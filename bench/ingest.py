@@ -46,6 +46,8 @@ sys.path.insert(0, str(REPO))
 
 from fastapi import FastAPI  # noqa: E402
 
+from warehouse.local_server.process import child_pids, free_port  # noqa: E402
+
 WARMUP_SECONDS = 3
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -114,8 +116,6 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> tuple[float, i
 
 class Uvicorn:
     def __init__(self, app: str, env: dict[str, str], app_dir: Path = REPO, workers: int = 1):
-        from warehouse.local_server.process import free_port
-
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "ingest_api.server", "--app-dir", str(app_dir), "--host", "127.0.0.1",
@@ -137,22 +137,17 @@ class Uvicorn:
         self.process.wait(timeout=30)
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (Linux ``/proc``), e.g. uvicorn's workers."""
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time so far (Linux ``/proc``) of a process and its live children (uvicorn's
     workers), threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(child) for child in children(pid))
+    return own + sum(cpu_seconds(child) for child in child_pids(pid))
 
 
 def worker_cpu(pid: int) -> list[float]:
     """CPU seconds of each of uvicorn's worker processes (none with one worker: it serves itself)."""
-    return [cpu_seconds(child) for child in children(pid)]
+    return [cpu_seconds(child) for child in child_pids(pid)]
 
 
 def count_rows(client, project_id: str, prefix: str) -> int:

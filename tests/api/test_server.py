@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.local_server.process import free_port
+from warehouse.local_server.process import child_pids, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,8 +35,17 @@ async def _pids_of_simultaneous_connections(port: int, count: int, timeout: floa
     return await asyncio.gather(*(ask(reader, writer) for reader, writer in connections))
 
 
+def _pids_answering(port: int, count: int) -> set[int]:
+    """The workers that answered ``count`` simultaneous connections; empty while none listens."""
+    try:
+        return set(asyncio.run(_pids_of_simultaneous_connections(port, count, timeout=2)))
+    except OSError:  # refused, or timed out
+        return set()
+
+
 def _workers(parent: int) -> set[int]:
-    return {int(child) for task in Path(f"/proc/{parent}/task").iterdir() for child in (task / "children").read_text().split()}
+    """The server's worker processes (its other child is multiprocessing's resource tracker)."""
+    return {pid for pid in child_pids(parent) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
 
 @pytest.fixture
@@ -48,7 +57,7 @@ def two_workers():
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while len(set(asyncio.run(_pids_of_simultaneous_connections(port, 8)) if _answers(port) else ())) < 2:
+        while len(_pids_answering(port, 8)) < 2:
             assert process.poll() is None, process.stdout.read().decode()
             assert time.monotonic() < deadline, "the two workers did not both start serving"
             time.sleep(0.2)
@@ -56,14 +65,6 @@ def two_workers():
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def _answers(port: int) -> bool:
-    try:
-        asyncio.run(_pids_of_simultaneous_connections(port, 1, timeout=2))
-        return True
-    except OSError:
-        return False
 
 
 def test_a_burst_of_connections_is_spread_over_the_workers(two_workers):
@@ -78,7 +79,7 @@ def test_a_burst_of_connections_is_spread_over_the_workers(two_workers):
 
 def test_a_killed_worker_is_replaced_on_its_own_socket_and_no_connection_is_lost(two_workers):
     process, port = two_workers
-    victim = min(pid for pid in _workers(process.pid) if Path(f"/proc/{pid}/cmdline").read_bytes().find(b"spawn_main") >= 0)
+    victim = min(_workers(process.pid))
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 60
     while True:
@@ -90,6 +91,20 @@ def test_a_killed_worker_is_replaced_on_its_own_socket_and_no_connection_is_lost
         assert time.monotonic() < deadline, "the killed worker was not replaced"
         time.sleep(0.2)
     assert set(pids) <= _workers(process.pid)
+
+
+def test_sighup_replaces_every_worker_while_connections_keep_being_answered(two_workers):
+    process, port = two_workers
+    before = _workers(process.pid)
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while True:
+        # A connection hashed to a socket that no worker serves would time out here.
+        pids = set(asyncio.run(_pids_of_simultaneous_connections(port, 32, timeout=30)))
+        if len(pids) == 2 and not pids & before and _workers(process.pid) == pids:
+            break
+        assert time.monotonic() < deadline, f"workers before SIGHUP {before}, answering now {pids}"
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

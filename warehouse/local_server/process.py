@@ -20,6 +20,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux ``/proc``), e.g. a server's workers."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
 @dataclass
 class ServerProcess:
     """One ``feelback warehouse`` process; ``start``/``stop`` may be called again on the same data directory."""
