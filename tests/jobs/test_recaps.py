@@ -146,9 +146,7 @@ def test_monthly_recap_goes_to_monthly_subscribers_only(recap_project, smtp_serv
     assert {address: len(handler.to(address)) for address in OK} == counts
 
 
-def test_recap_html_renders_in_chromium(recap_project, smtp_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_recap_html_renders_in_chromium(recap_project, smtp_server, browser, tmp_path):
     _, handler = smtp_server
     message = _parse(handler.to(OK[0])[0])
     html = message.get_body(("html",)).get_content()
@@ -156,13 +154,11 @@ def test_recap_html_renders_in_chromium(recap_project, smtp_server, tmp_path):
         if part["Content-ID"]:
             data = base64.b64encode(part.get_content()).decode()
             html = html.replace(f"cid:{part['Content-ID'].strip('<>')}", f"data:{part.get_content_type()};base64,{data}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 700, "height": 1000})
-        page.set_content(html, wait_until="load")
-        images = page.evaluate("() => [...document.images].map(image => [image.complete, image.naturalWidth, image.naturalHeight])")
-        page.screenshot(path=str(tmp_path / "recap.png"), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 700, "height": 1000})
+    page.set_content(html, wait_until="load")
+    images = page.evaluate("() => [...document.images].map(image => [image.complete, image.naturalWidth, image.naturalHeight])")
+    page.screenshot(path=str(tmp_path / "recap.png"), full_page=True)
+    page.close()
     assert images and all(complete and width > 0 and height > 0 for complete, width, height in images)
 
     from PIL import Image, ImageStat
