@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feelback.domain import ContentSetRules
 from ingest_api.app import create_app
-from ingest_api.routers.signals import PLAIN_CREATE_FIELDS, PLAIN_OPERATION_FIELDS, plain_create_rules
+from ingest_api.ingest.plain import PLAIN_CREATE_FIELDS, PLAIN_OPERATION_FIELDS, plain_create_rules
 from ingest_api.signal_schemas import CreateSignal, operation_adapter
 from ingest_api.spool import Segment, Spool
 from ingest_api.writer import COLUMNS
@@ -226,18 +226,19 @@ _NO_SURROGATES = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6
 @given(_NO_SURROGATES, _NO_SURROGATES)
 def test_ids_are_the_uuid5_of_project_and_key(project_id: str, key: str):
     """Signal and event ids are a contract (a retry on any replica names the same signal)."""
-    from ingest_api.routers.signals import _EVENT_NAMESPACE, _SIGNAL_NAMESPACE, _uuid5
+    from ingest_api.ingest.caller import EVENT_NAMESPACE, SIGNAL_NAMESPACE, uuid5
 
-    for namespace in (_SIGNAL_NAMESPACE, _EVENT_NAMESPACE):
+    for namespace in (SIGNAL_NAMESPACE, EVENT_NAMESPACE):
         prefix = namespace.bytes + project_id.encode("utf-8") + b"\x00"
-        assert _uuid5(prefix, key) == str(uuid.uuid5(namespace, f"{project_id}\x00{key}"))
+        assert uuid5(prefix, key) == str(uuid.uuid5(namespace, f"{project_id}\x00{key}"))
 
 
 def test_the_raw_body_reader_refuses_like_the_route():
-    """``_receive_body`` over ASGI messages: chunks joined, the same 413 and 400 as ``_read_body``."""
+    """``receive_body`` over ASGI messages: chunks joined, the same 413 and 400 as ``read_body``."""
     import asyncio
 
-    from ingest_api.routers.signals import Refusal, _receive_body
+    from ingest_api.ingest.bodies import receive_body
+    from ingest_api.ingest.refusals import Refusal
 
     def receiver(*messages: dict[str, Any]):
         queue = list(messages)
@@ -251,7 +252,7 @@ def test_the_raw_body_reader_refuses_like_the_route():
         return {"type": "http.request", "body": body, "more_body": more}
 
     async def read(receive, declared: str | None = None, limit: int = 10) -> bytes:
-        return await _receive_body(receive, declared, limit)
+        return await receive_body(receive, declared, limit)
 
     assert asyncio.run(read(receiver(chunk(b"ab"), chunk(b""), chunk(b"cd", more=False)))) == b"abcd"
     assert asyncio.run(read(receiver(chunk(b"", more=False)))) == b""
