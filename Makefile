@@ -11,13 +11,25 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+# The customers' panel (panel/): npm ci when the lock changes, a build when its sources or the API change.
+PANEL_SOURCES := $(shell find panel/src panel/index.html panel/vite.config.ts panel/tsconfig.json -type f \
+	-not -name openapi.json -not -name schema.d.ts 2>/dev/null) $(wildcard ingest_api/*.py ingest_api/*/*.py)
+
+panel/node_modules/.installed: panel/package-lock.json
+	cd panel && npm ci --no-audit --no-fund
+	touch $@
+
+panel/dist/index.html: $(BIN)/.installed panel/node_modules/.installed $(PANEL_SOURCES)
+	cd panel && PYTHON=$(abspath $(BIN)/python) npm run build
+
+install: $(BIN)/.installed panel/dist/index.html
 
 up: install
 	$(BIN)/feelback up
 
 test: install
 	bash scripts/system-test-deps.sh
+	cd panel && npm run check && npm test
 	$(BIN)/python -m pytest
 
 bench: install

@@ -24,6 +24,13 @@ from ingest_api.routers import management
 
 # Routers written by other parts of the team; included once their module exists.
 OPTIONAL_ROUTERS = ("ingest_api.routers.signals", "ingest_api.routers.stats", "ingest_api.routers.exports")
+# The customers' panel: its data routes and its static files at /app/.
+PANEL_ROUTERS = (
+    "ingest_api.routers.panel_keys",
+    "ingest_api.routers.panel_overview",
+    "ingest_api.routers.panel_inbox",
+    "ingest_api.routers.panel_static",
+)
 
 
 @asynccontextmanager
@@ -56,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(management.router)
-    for module_name in OPTIONAL_ROUTERS:
+    for module_name in OPTIONAL_ROUTERS + PANEL_ROUTERS:
         if importlib.util.find_spec(module_name) is not None:
             module = importlib.import_module(module_name)
             app.include_router(module.router)

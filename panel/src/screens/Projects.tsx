@@ -1,0 +1,103 @@
+import { useState } from "preact/hooks";
+import { api } from "../api/client";
+import { must } from "../api/errors";
+import type { components } from "../api/schema";
+import { credential } from "../auth";
+import { projectHref } from "../router";
+import { useStore } from "../store";
+import { originsFromText } from "../timezones";
+import { Field, FormError, OriginsField, ShownOnce, inputValue } from "../ui/forms";
+import { useAction, type Resource } from "../ui/resource";
+import { Empty, Loaded } from "../ui/states";
+import type { Project } from "../projects";
+
+type Created = components["schemas"]["ProjectCreated"];
+
+export function Projects({ projects }: { projects: Resource<Project[]> }) {
+  const current = useStore(credential);
+  const canCreate = current?.kind === "admin";
+  return (
+    <main id="main" class="page">
+      <h1>Projects</h1>
+      <Loaded resource={projects} what="your projects">
+        {(list) =>
+          list.length === 0 ? (
+            <Empty title="No projects yet">
+              <p>A project holds the feedback of one website or app. Create your first one below.</p>
+            </Empty>
+          ) : (
+            <ul class="cards" aria-label="Projects">
+              {list.map((project) => (
+                <li class="card" key={project.id}>
+                  <h2 class="card-title">
+                    <a href={projectHref(project.id)}>{project.name}</a>
+                  </h2>
+                  <p class="muted">
+                    {project.allowed_origins.length ? project.allowed_origins.join(", ") : "No allowed origins yet"} · {project.timezone}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Loaded>
+      {canCreate && <CreateProject onCreated={projects.reload} />}
+    </main>
+  );
+}
+
+function CreateProject({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState("");
+  const [origins, setOrigins] = useState("");
+  const [created, setCreated] = useState<Created | null>(null);
+  const action = useAction();
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const result = await action.run(() =>
+      must(api.POST("/v1/projects", { body: { name: name.trim(), allowed_origins: originsFromText(origins) } })),
+    );
+    if (result) {
+      setCreated(result);
+      setName("");
+      setOrigins("");
+      onCreated();
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="create-project">
+      <h2 id="create-project">Create a project</h2>
+      {created ? (
+        <div class="stack">
+          <p>
+            <strong>{created.project.name}</strong> is ready.
+          </p>
+          <ShownOnce label="Public key (for your pages)" value={created.public_key} />
+          <ShownOnce label="Secret key (for your servers and for signing in here)" value={created.secret_key} />
+          <p>
+            <a class="button" href={projectHref(created.project.id, "install")}>
+              Install the widgets
+            </a>{" "}
+            <button type="button" class="secondary" onClick={() => setCreated(null)}>
+              Create another
+            </button>
+          </p>
+        </div>
+      ) : (
+        <form class="stack" onSubmit={submit}>
+          <Field id="project-name" label="Name" help="What you call the site or app, e.g. “Docs”.">
+            <input id="project-name" required maxLength={200} value={name} onInput={(e) => setName(inputValue(e))} aria-describedby="project-name-help" />
+          </Field>
+          <OriginsField id="project-origins" value={origins} onChange={setOrigins} />
+          <FormError message={action.error} />
+          <div>
+            <button type="submit" disabled={action.busy || !name.trim()}>
+              {action.busy ? "Creating…" : "Create project"}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,44 @@
+"""Shared set-up of the panel's tests: the built panel, a real API serving it, axe-core and screenshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.api.ingest_support import REPO
+
+PANEL = REPO / "panel"
+DIST = PANEL / "dist"
+AXE = PANEL / "node_modules" / "axe-core" / "axe.min.js"
+ADMIN_TOKEN = "panel-admin-token-for-tests"
+THEMES = ("light", "dark")
+
+
+def require_built_panel() -> None:
+    if not (DIST / "index.html").is_file() or not AXE.is_file():
+        pytest.fail("the panel is not built: run `make install` (npm ci and the panel's build)")
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each (rule, impact, first targets)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + json.dumps([node["target"] for node in violation["nodes"][:3]])
+        for violation in result
+    ]
+
+
+def check_screen(page, artifacts: Path, name: str) -> None:
+    """No axe violations in either theme, and a screenshot of each theme kept in the artifacts folder."""
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        page.wait_for_timeout(50)
+        violations = axe_violations(page)
+        assert violations == [], f"{name} ({theme}): {violations}"
+        page.screenshot(path=str(artifacts / f"panel-{name}-{theme}.png"), full_page=True)
+    page.emulate_media(color_scheme="light")

@@ -1,0 +1,104 @@
+"""The panel in Debian's Chromium against a real API: sign in, projects, settings, keys; axe-core on
+every screen in both themes (screenshots in test-artifacts/), and a phone-sized viewport."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.panel.panel_support import ADMIN_TOKEN, axe_violations, check_screen
+
+
+@pytest.fixture()
+def context(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    yield context
+    context.close()
+
+
+def sign_in(page, api, token: str) -> None:
+    page.goto(f"{api.url}/app/")
+    expect(page).to_have_url(re.compile(r"/app/signin$"))
+    page.get_by_label("Secret key or admin token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_screen_is_accessible_and_refuses_bad_tokens(context, panel_api, artifacts):
+    page = context.new_page()
+    page.goto(f"{panel_api.url}/app/")
+    expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
+    check_screen(page, artifacts, "signin")
+
+    page.get_by_label("Secret key or admin token").fill(panel_api.project.public_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("public key")
+
+    page.get_by_label("Secret key or admin token").fill("fb_sk_thisisnotarealkey")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    assert axe_violations(page) == []
+
+
+def test_secret_key_opens_its_project_settings_and_keys(context, panel_api, artifacts):
+    page = context.new_page()
+    project = panel_api.project
+    sign_in(page, panel_api, project.secret_key)
+    expect(page).to_have_url(re.compile(rf"/app/p/{project.id}/overview$"))
+
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    check_screen(page, artifacts, "settings")
+    page.get_by_label("Name").fill("Docs site")
+    page.get_by_label("Allowed origins").fill("https://docs.example.com\nhttps://www.example.com")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    stored = httpx.get(f"{panel_api.url}/v1/projects/{project.id}", headers={"Authorization": f"Bearer {project.secret_key}"}).json()
+    assert stored["name"] == "Docs site"
+    assert stored["allowed_origins"] == ["https://docs.example.com", "https://www.example.com"]
+
+    page.get_by_role("link", name="Keys").click()
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(3)  # header, the public key, the secret key
+    check_screen(page, artifacts, "keys")
+    page.get_by_label("Kind").select_option("public")
+    page.get_by_label("Name", exact=True).fill("Blog pages")
+    page.get_by_role("button", name="Create key").click()
+    shown = page.get_by_test_id("shown-once")
+    expect(shown).to_contain_text("fb_pk_")
+    new_key = shown.inner_text()
+    expect(page.get_by_role("row")).to_have_count(4)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=re.compile(rf"Revoke {re.escape(new_key[:12])}")).click()
+    expect(page.get_by_text(re.compile("^Revoked"))).to_be_visible()
+    refused = httpx.get(f"{panel_api.url}/v1/stats/votes", params={"key": new_key})
+    assert refused.status_code == 401
+
+    # a reload keeps the sign-in of this tab; signing out forgets it
+    page.reload()
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
+    page.goto(f"{panel_api.url}/app/p/{project.id}/keys")
+    expect(page).to_have_url(re.compile(r"/app/signin$"))
+
+
+def test_admin_token_lists_and_creates_projects_on_a_phone(browser, panel_api, artifacts):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    sign_in(page, panel_api, ADMIN_TOKEN)
+    expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Ingest tests|Docs site"))).to_be_visible()
+
+    page.get_by_label("Name").fill("Shop")
+    page.get_by_label("Allowed origins").fill("https://shop.example.com")
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_text("is ready")).to_be_visible()
+    expect(page.get_by_test_id("shown-once").first).to_contain_text("fb_pk_")
+    expect(page.get_by_role("link", name="Shop")).to_be_visible()
+    check_screen(page, artifacts, "projects-360px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
