@@ -22,7 +22,17 @@ panel/node_modules/.installed: panel/package-lock.json
 panel/dist/index.html: $(BIN)/.installed panel/node_modules/.installed $(PANEL_SOURCES)
 	cd panel && PYTHON=$(abspath $(BIN)/python) npm run build
 
-install: $(BIN)/.installed panel/dist/index.html
+# The browser SDK (sdk/): JS dependencies from the lock file, then the built files the API serves.
+SDK_SOURCES := $(wildcard sdk/src/*.ts) sdk/build.mjs sdk/package.json
+sdk/node_modules/.package-lock.json: sdk/package-lock.json
+	command -v npm >/dev/null || bash scripts/system-test-deps.sh
+	cd sdk && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+sdk/dist/.built: sdk/node_modules/.package-lock.json $(SDK_SOURCES)
+	cd sdk && npm run --silent build
+
+install: $(BIN)/.installed panel/dist/index.html sdk/dist/.built
 
 up: install
 	$(BIN)/feelback up
@@ -30,6 +40,7 @@ up: install
 test: install
 	bash scripts/system-test-deps.sh
 	cd panel && npm run check && npm test
+	cd sdk && npm test --silent
 	$(BIN)/python -m pytest
 
 bench: install

@@ -130,7 +130,24 @@ def up() -> None:
     from feelback.stack import run_stack
 
     settings = settings_or_exit()
-    sys.exit(run_stack(settings, apply_migrations))
+    sys.exit(run_stack(settings, lambda settings: [*apply_migrations(settings), demo_line(settings)]))
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo project (one content set per widget type) if missing; the API serves it at /demo/."""
+    settings = settings_or_exit()
+    from feelback.control_plane.db import upgrade_control_plane
+
+    upgrade_control_plane(settings)
+    typer.echo(demo_line(settings))
+
+
+def demo_line(settings: Settings) -> str:
+    from feelback.demo import DEMO_PATH, ensure_demo
+
+    project = ensure_demo(settings)
+    return f"demo: project {project.project_id}, widgets at http://{settings.api_host}:{settings.api_port}{DEMO_PATH}"
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def parts_of(settings: Settings) -> list[Part]:
                 "api",
                 api_command(settings, settings.api_host, settings.api_port),
                 f"{api}/healthz",
-                {"API": api, "API docs": f"{api}/docs", "Panel": f"{api}/app/"},
+                {"API": api, "API docs": f"{api}/docs", "Panel": f"{api}/app/", "Widgets demo": f"{api}/demo/"},
             )
         )
     if (ROOT / "workspace.yaml").exists():

@@ -31,6 +31,8 @@ PANEL_ROUTERS = (
     "ingest_api.routers.panel_inbox",
     "ingest_api.routers.panel_static",
 )
+# The browser SDK's files, the widgets' config read and the demo page.
+OPTIONAL_ROUTERS += ("ingest_api.routers.sdk_assets", "ingest_api.routers.widget_config", "ingest_api.routers.demo")
 
 
 @asynccontextmanager
