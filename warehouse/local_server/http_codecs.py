@@ -20,6 +20,7 @@ import zstandard
 from clickhouse_cityhash.cityhash import CityHash128
 
 from warehouse.local_server.errors import CANNOT_DECOMPRESS, UNKNOWN_FORMAT, ClickHouseError
+from warehouse.local_server.native_wire import check_frame_sizes, zstd_block
 
 try:
     import brotli
@@ -86,7 +87,7 @@ def _guarded(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
         yield from chunks
     except ClickHouseError:
         raise
-    except (zlib.error, RuntimeError, zstandard.ZstdError, ValueError, OSError, EOFError) as exc:
+    except (zlib.error, RuntimeError, zstandard.ZstdError, lz4.block.LZ4BlockError, ValueError, OSError, EOFError) as exc:
         raise ClickHouseError.raised(CANNOT_DECOMPRESS, f"Cannot decompress {what} request body: {exc}") from None
 
 
@@ -97,11 +98,16 @@ _METHOD_NONE, _METHOD_LZ4, _METHOD_ZSTD = 0x02, 0x82, 0x90
 
 def decode_clickhouse_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Unpack ClickHouse compressed blocks (the ``decompress=1`` request body)."""
+    return _guarded(_clickhouse_blocks(chunks), "ClickHouse compressed")
+
+
+def _clickhouse_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     pending = bytearray()
     for chunk in chunks:
         pending += chunk
         while len(pending) >= 25:
             method, compressed_size, size = _BLOCK_HEADER.unpack_from(pending, 16)
+            check_frame_sizes(method, compressed_size, size)  # before buffering what the header announces
             end = 16 + compressed_size
             if len(pending) < end:
                 break
@@ -110,7 +116,7 @@ def decode_clickhouse_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
             if method == _METHOD_LZ4:
                 yield lz4.block.decompress(payload, uncompressed_size=size)
             elif method == _METHOD_ZSTD:
-                yield zstandard.ZstdDecompressor().decompress(payload, max_output_size=size)
+                yield zstd_block(payload, size)
             elif method == _METHOD_NONE:
                 yield payload
             else:

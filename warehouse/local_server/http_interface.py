@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.errors import AUTHENTICATION_FAILED, ClickHouseError
 from warehouse.local_server.http_query import QueryRequest
-from warehouse.local_server.http_request import BadRequest, RequestBody, RequestOptions, read_headers
+from warehouse.local_server.http_request import (
+    UNAUTHENTICATED_DRAIN,
+    BadRequest,
+    RequestBody,
+    RequestOptions,
+    read_headers,
+)
 from warehouse.local_server.http_response import TEXT_PLAIN, ClientGone
 
 log = logging.getLogger(__name__)
@@ -157,6 +163,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self.connection.settimeout(None)
+        try:
+            self._route()
+        except BadRequest as bad:  # the request's framing (Content-Length) cannot be followed
+            self.close_connection = True
+            self.send_error(bad.status, str(bad))
+
+    def _route(self) -> None:
         front = self.server.front
         url = urlsplit(self.path)
         if url.path in ("/ping", "/replicas_status") or (url.path == "/" and not url.query and self.command != "POST"):
@@ -167,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             QueryRequest(self, front, url.query).run()
             return
         body = RequestBody(self.rfile, self.headers)
-        self.close_connection = self.close_connection or not body.drain()
+        self.close_connection = self.close_connection or not body.drain(UNAUTHENTICATED_DRAIN)
         self.send_complete(404, [("Content-Type", TEXT_PLAIN)], _NOT_FOUND_TEXT.format(path=url.path).encode())
 
     # --- writing -------------------------------------------------------------------------------------

@@ -22,7 +22,15 @@ from warehouse.local_server.http_codecs import (
     decode_clickhouse_blocks,
     decode_request_body,
 )
-from warehouse.local_server.http_request import RequestBody, RequestOptions, form_fields, read_prefix, url_pairs
+from warehouse.local_server.http_request import (
+    UNAUTHENTICATED_DRAIN,
+    BadRequest,
+    RequestBody,
+    RequestOptions,
+    form_fields,
+    read_prefix,
+    url_pairs,
+)
 from warehouse.local_server.http_response import (
     TEXT_PLAIN,
     BodyEncoder,
@@ -42,8 +50,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUERY_PREFIX_SIZE = 256 << 10  # body bytes read to find where an INSERT's data begins (max_query_size)
+DEFAULT_MAX_QUERY_SIZE = 256 << 10  # ClickHouse's max_query_size: the most of a body read as statement text
 RESPONSE_BUFFER_SIZE = 1 << 20  # output held back before streaming, so small results get exact headers
 _BAD_ARGUMENTS = 36
+
+
+def _query_too_large(limit: int) -> ClickHouseError:
+    return ClickHouseError.raised(
+        SYNTAX_ERROR,
+        f"Max query size exceeded (can be increased with the `max_query_size` setting): the query is longer than "
+        f"{limit} bytes",
+    )
 
 
 def _insert_head_may_continue(statement: Statement, text: bytes) -> bool:
@@ -66,6 +83,7 @@ class QueryRequest:
         self.query_id = ""
         self.stats = QueryStats()
         self.options = RequestOptions()
+        self.authenticated = False  # until then, nothing of the body is read but a bounded drain
         self.streaming = False  # once the status line is out, errors can only go into the body
 
     def run(self) -> None:
@@ -78,6 +96,11 @@ class QueryRequest:
                 self._send_error(error)
             except (ClientGone, ConnectionError):
                 raise
+            except BadRequest as bad:
+                if self.streaming:
+                    raise ClientGone from bad
+                self.handler.close_connection = True
+                self.handler.send_error(bad.status, str(bad))
             except Exception as exc:  # a bug here must not take the connection's other requests down
                 log.exception("HTTP query failed")
                 if self.streaming:
@@ -89,12 +112,17 @@ class QueryRequest:
 
     def _run(self) -> None:
         pairs = url_pairs(self.query_string)
-        request_type = self.handler.headers.get("Content-Type", "")
-        if request_type.startswith("multipart/form-data"):
-            pairs += form_fields(request_type, b"".join(self.body.chunks()))
-        self.options = options = RequestOptions.parse(pairs, self.handler.headers)
+        headers = self.handler.headers
+        self.options = options = RequestOptions.parse(pairs, headers)
         self.query_id = options.query_id or str(uuid.uuid4())
+        # As in ClickHouse, credentials come from the URL and headers, and the body is read only after.
         self.front.authenticate(options)
+        self.authenticated = True
+        request_type = headers.get("Content-Type", "")
+        if request_type.startswith("multipart/form-data"):
+            fields = form_fields(request_type, b"".join(self.body.chunks()))
+            self.options = options = RequestOptions.parse(pairs + fields, headers)
+            self.query_id = options.query_id or self.query_id
         statement, text, data = self._read_statement()
         with self.engine.connection(options.session_id or None, options.session_timeout, options.session_check) as conn:
             conn.apply_settings(options.settings)
@@ -127,22 +155,32 @@ class QueryRequest:
         chunks = decode_request_body(self.handler.headers.get("Content-Encoding", ""), self.body.chunks())
         if self.options.decompress_blocks:
             chunks = decode_clickhouse_blocks(chunks)
-        prefix, exhausted = read_prefix(chunks, QUERY_PREFIX_SIZE)
+        limit = self._max_query_size()
+        prefix, exhausted = read_prefix(chunks, min(QUERY_PREFIX_SIZE, limit + 1))
         text = query + b"\n" + prefix if query else prefix
         statement = scan(text)
         # Read on while an INSERT's head (or its FORMAT name) might continue past what has been read.
         while not exhausted and _insert_head_may_continue(statement, text):
+            if len(text) > limit:
+                raise _query_too_large(limit)
             more, exhausted = read_prefix(chunks, QUERY_PREFIX_SIZE)
             text += more
             statement = scan(text)
         if statement.insert_data is not None:
             return statement, text, chain((text[statement.insert_data.data_start :],), chunks)
-        if not exhausted:
-            text += b"".join(chunks)
+        if not exhausted and len(text) <= limit:  # the rest of the body is statement text, up to max_query_size
+            more, exhausted = read_prefix(chunks, max(1, limit + 1 - len(text)))
+            text += more
             statement = scan(text)
+        if len(text) > limit:
+            raise _query_too_large(limit)
         if not text.strip():
             raise ClickHouseError.raised(SYNTAX_ERROR, "Empty query")
         return statement, text, None
+
+    def _max_query_size(self) -> int:
+        value = self.options.settings.get("max_query_size", "")
+        return int(value) if value.isdigit() else DEFAULT_MAX_QUERY_SIZE  # a bad value: the engine refuses it
 
     def _run_statement(self, conn: EngineConnection, statement: Statement, sql: str) -> None:
         options = self.options
@@ -231,7 +269,8 @@ class QueryRequest:
 
     def _send_error(self, error: ClickHouseError) -> None:
         handler = self.handler
-        if not self.body.finished and not self.body.drain():
+        drain_limit = None if self.authenticated else UNAUTHENTICATED_DRAIN
+        if not self.body.finished and not self.body.drain(drain_limit):
             handler.close_connection = True
         headers = self._headers(None) + [
             ("Content-Type", TEXT_PLAIN),

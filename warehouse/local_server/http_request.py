@@ -36,8 +36,12 @@ HTTP_LAYER_SETTINGS = frozenset(
 )  # fmt: skip
 DEFAULT_SESSION_TIMEOUT = 60.0
 MAX_SESSION_TIMEOUT = 3600.0
+# Bounds on what a client sends before it is authenticated: the header block (lines, count, total
+# bytes) and the body bytes drained after a refusal; past them the connection is closed.
 MAX_HEADER_LINE = 65536
 MAX_HEADERS = 100
+MAX_HEADER_BYTES = 256 << 10
+UNAUTHENTICATED_DRAIN = 1 << 20
 
 
 class Headers(dict):
@@ -58,18 +62,22 @@ class BadRequest(Exception):
 def read_headers(rfile: BinaryIO) -> Headers:
     """The header block of a request, read straight off the socket (the stdlib's e-mail parser is slow)."""
     headers = Headers()
+    lines = size = 0
     while True:
         line = rfile.readline(MAX_HEADER_LINE + 1)
         if len(line) > MAX_HEADER_LINE:
             raise BadRequest(431, "Header line too long")
         if line in (b"\r\n", b"\n", b""):
             return headers
+        lines, size = lines + 1, size + len(line)
+        if lines > MAX_HEADERS:
+            raise BadRequest(431, "Too many headers")
+        if size > MAX_HEADER_BYTES:
+            raise BadRequest(431, "Request header fields too large")
         name, colon, value = line.decode("iso-8859-1").partition(":")
         if not colon:
             raise BadRequest(400, "Bad header line")
         headers[name.strip().lower()] = value.strip()
-        if len(headers) > MAX_HEADERS:
-            raise BadRequest(431, "Too many headers")
 
 
 def _truthy(value: str | None) -> bool:
@@ -163,7 +171,7 @@ class RequestBody:
     def __init__(self, rfile: BinaryIO, headers: Headers):
         self._rfile = rfile
         self.chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
-        self._remaining = int(headers.get("Content-Length") or 0) if not self.chunked else 0
+        self._remaining = 0 if self.chunked else content_length(headers)
         self.present = self.chunked or self._remaining > 0
         self.finished = not self.present
         self._chunks = self._read()
@@ -172,12 +180,19 @@ class RequestBody:
         """The body's pieces; one iterator per request, so what a reader left unread can be drained."""
         return self._chunks
 
-    def drain(self) -> bool:
-        """Read and drop whatever the request handling left unread; False if the body is broken."""
+    def drain(self, limit: int | None = None) -> bool:
+        """Read and drop whatever the request handling left unread; False if the body is broken or
+        longer than ``limit`` bytes (the connection must then be closed). With a ``limit``, a body not
+        known to fit (chunked, or declared longer) is not read at all: its sender may never finish it."""
+        if limit is not None and (self.chunked or self._remaining > limit):
+            return False
+        drained = 0
         try:
-            for _ in self._chunks:
-                pass
-        except (OSError, ValueError):
+            for chunk in self._chunks:
+                drained += len(chunk)
+                if limit is not None and drained > limit:
+                    return False
+        except (OSError, ValueError, BadRequest):
             return False
         return self.finished
 
@@ -198,7 +213,7 @@ class RequestBody:
             line = self._rfile.readline(65537)
             if not line:
                 raise ConnectionError("client closed the connection in the middle of the request body")
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+            size = _chunk_size(line)
             if size == 0:
                 while self._rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
@@ -210,6 +225,20 @@ class RequestBody:
                 size -= len(data)
                 yield data
             self._rfile.readline(3)
+
+
+def content_length(headers: Headers) -> int:
+    value = (headers.get("Content-Length") or "0").strip()
+    if not value.isdigit() or not value.isascii():
+        raise BadRequest(400, f"Bad Content-Length {value[:40]!r}")
+    return int(value)
+
+
+def _chunk_size(line: bytes) -> int:
+    digits = line.split(b";", 1)[0].strip() or b"0"
+    if len(digits) > 16 or digits.strip(b"0123456789abcdefABCDEF"):
+        raise BadRequest(400, "Bad chunk size line in the chunked request body")
+    return int(digits, 16)
 
 
 def read_prefix(chunks: Iterator[bytes], at_least: int) -> tuple[bytes, bool]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from warehouse.local_server.errors import INCORRECT_DATA, ClickHouseError
 from warehouse.local_server.native_wire import ByteReader, string, varint
 
 _FIXED_WIDTH = {
@@ -33,6 +34,9 @@ _GEO_ALIASES = {
 _NAMED_ELEMENT = re.compile(r"^(`(?:[^`\\]|\\.)*`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)$", re.S)
 _LOW_CARDINALITY_NEEDS_GLOBAL_DICTIONARY = 1 << 8
 _LOW_CARDINALITY_HAS_ADDITIONAL_KEYS = 1 << 9
+# ClickHouse's NativeReader refuses blocks beyond these before reading them.
+MAX_COLUMNS = 1_000_000
+MAX_ROWS = 1_000_000_000_000
 
 
 class UnsupportedType(Exception):
@@ -135,7 +139,7 @@ def _skip_data(layout: tuple, reader: ByteReader, rows: int) -> None:
     elif kind == "array":
         if rows:
             reader.skip((rows - 1) * 8)
-            _skip_data(layout[1], reader, reader.read_u64())  # offsets are cumulative: the last is the total
+            _skip_data(layout[1], reader, _rows(reader.read_u64()))  # offsets are cumulative: the last is the total
     elif kind == "tuple":
         for element in layout[1]:
             _skip_data(element, reader, rows)
@@ -145,19 +149,27 @@ def _skip_data(layout: tuple, reader: ByteReader, rows: int) -> None:
             if flags & _LOW_CARDINALITY_NEEDS_GLOBAL_DICTIONARY:
                 raise UnsupportedType("LowCardinality with a global dictionary")
             if flags & _LOW_CARDINALITY_HAS_ADDITIONAL_KEYS:
-                _skip_data(layout[1], reader, reader.read_u64())
-            indexes = reader.read_u64()
+                _skip_data(layout[1], reader, _rows(reader.read_u64()))
+            indexes = _rows(reader.read_u64())
             if indexes == 0:
                 raise UnsupportedType("LowCardinality granule without rows")
             reader.skip(indexes << (flags & 0xFF))
             rows -= indexes
 
 
+def _rows(count: int) -> int:
+    if count > MAX_ROWS:
+        raise ClickHouseError.raised(INCORRECT_DATA, f"Suspiciously many rows in Native format: {count}")
+    return count
+
+
 def walk_block(reader: ByteReader) -> BlockShape:
     """Walk one Native block (no block info) starting at the reader's position."""
     start = reader.pos
     column_count = reader.read_varint()
-    rows = reader.read_varint()
+    if column_count > MAX_COLUMNS:
+        raise ClickHouseError.raised(INCORRECT_DATA, f"Suspiciously many columns in Native format: {column_count}")
+    rows = _rows(reader.read_varint())
     columns = []
     for _ in range(column_count):
         name = reader.read_string()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from warehouse.local_server.engine import QueryStats
-from warehouse.local_server.errors import NOT_IMPLEMENTED, UNKNOWN_PACKET_FROM_CLIENT, ClickHouseError
+from warehouse.local_server.errors import INCORRECT_DATA, NOT_IMPLEMENTED, UNKNOWN_PACKET_FROM_CLIENT, ClickHouseError
 from warehouse.local_server.native_wire import DEFAULT_BLOCK_INFO, ByteReader, FrameCompressor, i32, string, u8, varint
 
 # The last revision before blocks carry per-column custom-serialization flags (54454): the
@@ -36,6 +36,12 @@ REVISION_WITH_PARALLEL_REPLICAS = 54453
 # Not negotiated by this server, so never read: the quota-key addendum after Hello (54458) and
 # query parameters after the query text (54459).
 
+# Bounds on what a client declares, as ClickHouse sets them: the strings of Hello (read before
+# authentication) and other short metadata (client info, setting names) at 64 KiB, the interserver
+# secret's hash at 32 bytes; query text and setting values keep the generic 1 GiB (native_wire).
+METADATA_STRING_SIZE = 64 << 10
+SECRET_HASH_SIZE = 32
+MAX_SETTINGS_IN_A_QUERY = 1 << 14  # ClickHouse has about 1,500 settings; a name repeats at most once
 UNEXPECTED_PACKET_FROM_CLIENT = 102
 SETTING_IS_IMPORTANT = 0x1
 INTERFACE_TCP = 1
@@ -84,14 +90,14 @@ class QueryPacket:
 
 
 def read_hello(reader: ByteReader) -> ClientHello:
-    """The client's Hello (the packet type already read)."""
-    reader.read_string()  # client name
+    """The client's Hello (the packet type already read); read before authentication, so every string is short."""
+    reader.read_string(METADATA_STRING_SIZE)  # client name
     reader.read_varint()  # version major
     reader.read_varint()  # version minor
     revision = reader.read_varint()
-    database = reader.read_string()
-    user = reader.read_string()
-    password = reader.read_string()
+    database = reader.read_string(METADATA_STRING_SIZE)
+    user = reader.read_string(METADATA_STRING_SIZE)
+    password = reader.read_string(METADATA_STRING_SIZE)
     return ClientHello(revision, database, user, password)
 
 
@@ -102,7 +108,7 @@ def read_query(reader: ByteReader, revision: int) -> QueryPacket:
         _skip_client_info(reader, revision)
     settings, important = _read_settings(reader, revision)
     if revision >= REVISION_WITH_INTERSERVER_SECRET:
-        reader.read_string()
+        reader.read_string(SECRET_HASH_SIZE)
     reader.read_varint()  # processing stage: this server always runs queries to completion
     compression = bool(reader.read_varint())
     text = reader.read_string()
@@ -112,28 +118,29 @@ def read_query(reader: ByteReader, revision: int) -> QueryPacket:
 def _skip_client_info(r: ByteReader, revision: int) -> None:
     if r.read_u8() == 0:  # query kind NO_QUERY: nothing follows
         return
-    r.read_string(), r.read_string(), r.read_string()  # initial user, query id, address
+    size = METADATA_STRING_SIZE
+    r.skip(r.read_length(size)), r.skip(r.read_length(size)), r.skip(r.read_length(size))  # initial user, query id, address
     if revision >= REVISION_WITH_INITIAL_QUERY_START_TIME:
         r.skip(8)
     interface = r.read_u8()
     if interface == INTERFACE_TCP:
-        r.read_string(), r.read_string(), r.read_string()  # os user, client hostname, client name
+        r.skip(r.read_length(size)), r.skip(r.read_length(size)), r.skip(r.read_length(size))  # os user, hostname, client
         r.read_varint(), r.read_varint(), r.read_varint()  # client version major, minor, revision
     elif interface == INTERFACE_HTTP:
-        r.read_u8(), r.read_string()  # method, user agent
+        r.read_u8(), r.skip(r.read_length(size))  # method, user agent
         if revision >= REVISION_WITH_X_FORWARDED_FOR_IN_CLIENT_INFO:
-            r.read_string()
+            r.skip(r.read_length(size))
         if revision >= REVISION_WITH_REFERER_IN_CLIENT_INFO:
-            r.read_string()
+            r.skip(r.read_length(size))
     if revision >= REVISION_WITH_QUOTA_KEY_IN_CLIENT_INFO:
-        r.read_string()
+        r.skip(r.read_length(size))
     if revision >= REVISION_WITH_DISTRIBUTED_DEPTH:
         r.read_varint()
     if interface == INTERFACE_TCP and revision >= REVISION_WITH_VERSION_PATCH:
         r.read_varint()
     if revision >= REVISION_WITH_OPENTELEMETRY and r.read_u8():
         r.skip(16 + 8)  # trace id, span id
-        r.read_string()  # trace state
+        r.skip(r.read_length(METADATA_STRING_SIZE))  # trace state
         r.skip(1)  # trace flags
     if revision >= REVISION_WITH_PARALLEL_REPLICAS:
         r.read_varint(), r.read_varint(), r.read_varint()
@@ -142,7 +149,13 @@ def _skip_client_info(r: ByteReader, revision: int) -> None:
 def _read_settings(reader: ByteReader, revision: int) -> tuple[dict[str, str], set[str]]:
     settings: dict[str, str] = {}
     important: set[str] = set()
-    while name := reader.read_string():
+    count = 0
+    while name := reader.read_string(METADATA_STRING_SIZE):
+        count += 1
+        if count > MAX_SETTINGS_IN_A_QUERY:
+            raise ClickHouseError.raised(
+                INCORRECT_DATA, f"Too many settings in a query: more than {MAX_SETTINGS_IN_A_QUERY}"
+            )
         if revision < REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS:
             # Before 54429 each value is encoded by its setting's type, which only the engine knows.
             raise ProtocolError(

@@ -28,6 +28,7 @@ from warehouse.local_server.engine import Engine, EngineConnection, QueryStats
 from warehouse.local_server.errors import (
     AUTHENTICATION_FAILED,
     NOT_IMPLEMENTED,
+    TIMEOUT_EXCEEDED,
     UNKNOWN_PACKET_FROM_CLIENT,
     ClickHouseError,
 )
@@ -68,6 +69,8 @@ UNKNOWN_SETTING = 115
 _NOT_STREAMABLE = "Streaming query is not supported"  # chDB streams only SELECT-like statements
 _UNKNOWN_SETTING_NAME = re.compile(r"Unknown setting '([^']+)'")
 _OUTPUT_LIMIT = 1 << 18  # flush buffered packets beyond this many bytes
+_RECEIVE_SIZE = 1 << 18
+HANDSHAKE_TIMEOUT = 10.0  # seconds from connect to authenticated, ClickHouse's handshake_timeout_milliseconds
 _IDENTIFIER = r"(?:`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"|[A-Za-z_][A-Za-z0-9_]*)"
 _INSERT_HEAD = re.compile(
     rf"^(?:\s+|--[^\n]*\n|/\*.*?\*/)*INSERT\s+INTO\s+(?:TABLE\s+)?(?P<table>{_IDENTIFIER}(?:\s*\.\s*{_IDENTIFIER})?)"
@@ -147,7 +150,8 @@ class _Session:
         self.server = server
         self.engine = server.engine
         self.sock = sock
-        self.reader = ByteReader(lambda: sock.recv(1 << 18))
+        self.reader = ByteReader(self._receive)
+        self._handshake_deadline: float | None = time.monotonic() + HANDSHAKE_TIMEOUT
         self.revision = 0
         self.conn: EngineConnection | None = None
         self._out = bytearray()
@@ -155,9 +159,26 @@ class _Session:
         self._compressor: FrameCompressor | None = None
         self._closing = False
 
+    def _receive(self) -> bytes:
+        if self._handshake_deadline is not None:
+            # Until the client is authenticated it gets a bounded time, however slowly it trickles bytes.
+            remaining = self._handshake_deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self.sock.settimeout(remaining)
+        return self.sock.recv(_RECEIVE_SIZE)
+
     def run(self) -> None:
         try:
-            database = self._receive_hello()
+            try:
+                database = self._receive_hello()
+            except TimeoutError:
+                self.sock.settimeout(1.0)
+                raise ClickHouseError.raised(
+                    TIMEOUT_EXCEEDED, f"Handshake timeout exceeded ({HANDSHAKE_TIMEOUT * 1000:.0f} ms)"
+                ) from None
+            self._handshake_deadline = None
+            self.sock.settimeout(None)
             with self.engine.connection(session_id=f"native-{uuid.uuid4().hex}", session_timeout=0) as conn:
                 self.conn = conn
                 if database:

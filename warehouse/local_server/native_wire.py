@@ -11,7 +11,13 @@ import lz4.block
 import zstandard
 from clickhouse_cityhash.cityhash import CityHash128
 
-from warehouse.local_server.errors import CANNOT_DECOMPRESS, ClickHouseError
+from warehouse.local_server.errors import (
+    CANNOT_DECOMPRESS,
+    CORRUPTED_DATA,
+    TOO_LARGE_SIZE_COMPRESSED,
+    TOO_LARGE_STRING_SIZE,
+    ClickHouseError,
+)
 
 CHECKSUM_DOESNT_MATCH = 40
 UNKNOWN_COMPRESSION_METHOD = 89
@@ -20,7 +26,12 @@ METHOD_LZ4 = 0x82
 METHOD_ZSTD = 0x90
 FRAME_HEADER_SIZE = 9  # method byte + compressed size + uncompressed size
 MAX_FRAME_INPUT = 1 << 20  # ClickHouse's max_compress_block_size
+# ClickHouse's own bounds on lengths a peer declares (DEFAULT_MAX_STRING_SIZE, DBMS_MAX_COMPRESSED_SIZE).
+MAX_STRING_SIZE = 1 << 30
 MAX_FRAME_SIZE = 1 << 30
+# An LZ4 block cannot expand more than 255:1 (a match length grows by 255 per byte); a frame that
+# claims more is corrupt, and its claimed size is not allocated.
+_LZ4_MAX_RATIO = 255
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
@@ -131,8 +142,15 @@ class ByteReader:
             shift += 7
         raise ClickHouseError.raised(CANNOT_DECOMPRESS, "Malformed varint in the client's stream")
 
-    def read_string(self) -> str:
-        return self.read(self.read_varint()).decode("utf-8", errors="replace")
+    def read_string(self, limit: int = MAX_STRING_SIZE) -> str:
+        """A length-prefixed string; a declared length beyond ``limit`` is refused before any byte is read."""
+        return self.read(self.read_length(limit)).decode("utf-8", errors="replace")
+
+    def read_length(self, limit: int = MAX_STRING_SIZE) -> int:
+        size = self.read_varint()
+        if size > limit:
+            raise too_large_string(size, limit)
+        return size
 
     def skip_strings(self, count: int) -> None:
         """Skip ``count`` length-prefixed strings (a String column's data) without copying them."""
@@ -146,11 +164,15 @@ class ByteReader:
                 pos += 1 + length
             else:
                 self.pos = pos
-                length = self.read_varint()
+                length = self.read_length()
                 pos = self.pos + length
         if pos > len(buf):
             self.fill_to(pos)
         self.pos = pos
+
+
+def too_large_string(size: int, limit: int) -> ClickHouseError:
+    return ClickHouseError.raised(TOO_LARGE_STRING_SIZE, f"Too large string size: {size}, maximum: {limit}")
 
 
 def _checksum(frame: bytes) -> bytes:
@@ -164,8 +186,7 @@ def read_frame(source: ByteReader) -> bytes:
     header = source.read(FRAME_HEADER_SIZE)
     method = header[0]
     size_with_header, uncompressed_size = struct.unpack("<II", header[1:])
-    if size_with_header < FRAME_HEADER_SIZE or size_with_header > MAX_FRAME_SIZE or uncompressed_size > MAX_FRAME_SIZE:
-        raise ClickHouseError.raised(CANNOT_DECOMPRESS, f"Too large size of compressed block: {size_with_header}")
+    check_frame_sizes(method, size_with_header, uncompressed_size)
     payload = source.read(size_with_header - FRAME_HEADER_SIZE)
     if _checksum(header + payload) != checksum:
         raise ClickHouseError(
@@ -176,12 +197,44 @@ def read_frame(source: ByteReader) -> bytes:
         if method == METHOD_LZ4:
             return lz4.block.decompress(payload, uncompressed_size=uncompressed_size)
         if method == METHOD_ZSTD:
-            return zstandard.ZstdDecompressor().decompress(payload, max_output_size=uncompressed_size)
+            return zstd_block(payload, uncompressed_size)
         if method == METHOD_NONE:
             return payload
     except Exception as exc:
         raise ClickHouseError.raised(CANNOT_DECOMPRESS, f"Cannot decompress block: {exc}") from None
     raise ClickHouseError.raised(CANNOT_DECOMPRESS, f"Unknown compression method: 0x{method:02x}")
+
+
+def check_frame_sizes(method: int, size_with_header: int, uncompressed_size: int) -> None:
+    """Refuse a compressed frame by its header alone, as ClickHouse's CompressedReadBuffer does."""
+    if size_with_header > MAX_FRAME_SIZE:
+        raise ClickHouseError(
+            TOO_LARGE_SIZE_COMPRESSED,
+            f"Too large size_compressed_without_checksum: {size_with_header}. Most likely corrupted data. "
+            "(TOO_LARGE_SIZE_COMPRESSED)",
+        )
+    if size_with_header < FRAME_HEADER_SIZE:
+        raise ClickHouseError.raised(
+            CORRUPTED_DATA,
+            f"Can't decompress data: the compressed data size ({size_with_header}, this should include header size) "
+            f"is less than the header size ({FRAME_HEADER_SIZE})",
+        )
+    payload_size = size_with_header - FRAME_HEADER_SIZE
+    if uncompressed_size > MAX_FRAME_SIZE or (
+        method == METHOD_LZ4 and uncompressed_size > payload_size * _LZ4_MAX_RATIO + FRAME_HEADER_SIZE
+    ):
+        raise ClickHouseError.raised(
+            CANNOT_DECOMPRESS,
+            f"Cannot decompress block: {payload_size} compressed bytes cannot hold {uncompressed_size} bytes",
+        )
+
+
+def zstd_block(payload: bytes, uncompressed_size: int) -> bytes:
+    """A zstd frame's content, never more than ``uncompressed_size`` bytes whatever the frame claims."""
+    data = zstandard.ZstdDecompressor().stream_reader(payload).read(uncompressed_size + 1)
+    if len(data) != uncompressed_size:
+        raise ValueError(f"the frame holds {len(data)} bytes, its header says {uncompressed_size}")
+    return data
 
 
 class FrameCompressor:

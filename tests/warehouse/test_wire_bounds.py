@@ -1,0 +1,281 @@
+"""Lengths a client declares on the local server's wire are bounded before anything is buffered.
+
+Raw sockets against the real local server (the session's child process): each probe declares a
+length past ClickHouse's own limit and must get ClickHouse's error at once, the connection closed,
+and the server's resident memory must not follow what the client sends.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from warehouse.local_server import native_protocol
+from warehouse.local_server.engine import Engine
+from warehouse.local_server.native_protocol import NativeServer
+from warehouse.local_server.native_wire import ByteReader, string, varint
+
+GiB = 1 << 30
+REVISION = 54453
+BLOCK_INFO = b"\x01\x00\x02\xff\xff\xff\xff\x00"
+FLOOD = 32 << 20  # bytes each flooding connection tries to send
+CONNECTIONS = 4
+RSS_SLACK = 24 << 20  # what the server may grow by while 4 connections send 128 MiB
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def read_exception(sock: socket.socket) -> tuple[int, str]:
+    """The server's next packet, which must be an Exception: (code, message)."""
+    reader = ByteReader(lambda: sock.recv(65536))
+    packet = reader.read_varint()
+    assert packet == 2, f"expected an Exception packet, got packet {packet}"
+    code = reader.read_i32()
+    reader.read_string()  # name
+    return code, reader.read_string()
+
+
+def assert_closed(sock: socket.socket) -> None:
+    try:
+        assert sock.recv(1) == b""
+    except ConnectionResetError:
+        pass
+
+
+def hello(password: str, client_name: bytes = b"probe") -> bytes:
+    return (
+        varint(0) + string(client_name) + varint(1) + varint(0) + varint(REVISION)
+        + string("") + string("default") + string(password)
+    )  # fmt: skip
+
+
+def authenticated(server) -> socket.socket:
+    """A native connection past the handshake (the server's Hello read)."""
+    sock = socket.create_connection((server.host, server.native_port), timeout=10)
+    sock.sendall(hello(server.password))
+    reader = ByteReader(lambda: sock.recv(1))  # byte by byte: leave nothing after the Hello unread
+    assert reader.read_varint() == 0
+    reader.read_string(), reader.read_varint(), reader.read_varint(), reader.read_varint()
+    reader.read_string(), reader.read_string(), reader.read_varint()  # time zone, display name, patch
+    return sock
+
+
+def query_packet(text_field: bytes, compression: int = 0) -> bytes:
+    # query id, client info (NO_QUERY), no settings, no interserver secret, stage Complete
+    return varint(1) + string("") + b"\x00" + string("") + string("") + varint(2) + varint(compression) + text_field
+
+
+def flood(address: tuple[str, int], head: bytes, connections: list[socket.socket]) -> None:
+    """Open a connection, send ``head`` then up to FLOOD bytes; keep it open in ``connections``."""
+    sock = socket.create_connection(address, timeout=10)
+    connections.append(sock)
+    piece = b"x" * (1 << 20)
+    try:
+        sock.sendall(head)
+        for _ in range(FLOOD // len(piece)):
+            sock.sendall(piece)
+    except OSError:  # the server closed the connection: what a bounded server does
+        pass
+
+
+def assert_memory_bounded(pid: int, address: tuple[str, int], head: bytes) -> None:
+    before = rss(pid)
+    connections: list[socket.socket] = []
+    threads = [threading.Thread(target=flood, args=(address, head, connections)) for _ in range(CONNECTIONS)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        time.sleep(0.3)
+        grown = rss(pid) - before
+    finally:
+        for sock in connections:
+            sock.close()
+    assert grown < RSS_SLACK, f"the server grew by {grown >> 20} MiB while clients sent {CONNECTIONS * FLOOD >> 20} MiB"
+
+
+# --- the native port, before authentication ------------------------------------------------------
+
+
+def test_a_hello_naming_a_gigabyte_is_refused_at_once(clickhouse_server):
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.native_port), timeout=5) as sock:
+        sock.sendall(varint(0) + varint(GiB))  # Hello, then the client name's declared length
+        code, message = read_exception(sock)
+        assert code == 131 and "TOO_LARGE_STRING_SIZE" in message and "65536" in message
+        assert_closed(sock)
+
+
+def test_every_hello_string_is_bounded(clickhouse_server):
+    too_long = b"p" * (64 << 10) + b"!"
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.native_port), timeout=5) as sock:
+        sock.sendall(hello(too_long.decode()))
+        assert read_exception(sock)[0] == 131
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.native_port), timeout=5) as sock:
+        sock.sendall(hello("wrong", client_name=b"n" * 1000))  # long but within bounds: authentication decides
+        assert read_exception(sock)[0] == 516
+
+
+def test_unauthenticated_floods_do_not_grow_the_server(clickhouse_server):
+    address = (clickhouse_server.host, clickhouse_server.native_port)
+    assert_memory_bounded(clickhouse_server.process.pid, address, varint(0) + varint(GiB))
+
+
+def test_a_client_that_trickles_its_hello_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(native_protocol, "HANDSHAKE_TIMEOUT", 0.5)
+    engine = Engine(tmp_path / "data")
+    server = NativeServer(engine, "127.0.0.1", 0, password="pw")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            began = time.monotonic()
+            for byte in hello("pw")[:8]:  # a byte every 0.2 s: each read alone would be in time
+                sock.sendall(bytes((byte,)))
+                time.sleep(0.2)
+                if time.monotonic() - began > 0.6:
+                    break
+            code, message = read_exception(sock)
+            assert code == 159 and "Handshake timeout" in message
+            assert time.monotonic() - began < 3
+    finally:
+        server.shutdown()
+        engine.close()
+
+
+# --- the native port, after authentication -------------------------------------------------------
+
+
+def test_a_query_text_past_the_string_limit_is_refused(clickhouse_server):
+    with authenticated(clickhouse_server) as sock:
+        sock.sendall(query_packet(varint(GiB + 1)))
+        code, message = read_exception(sock)
+        assert code == 131 and str(GiB) in message
+        assert_closed(sock)
+
+
+def test_a_compressed_frame_past_the_size_limit_is_refused(clickhouse_server):
+    with authenticated(clickhouse_server) as sock:
+        frame_head = bytes(16) + struct.pack("<BII", 0x82, (2 * GiB) & 0xFFFFFFFF, 10)
+        sock.sendall(query_packet(string("SELECT 1"), compression=1) + varint(2) + string("") + frame_head)
+        code, message = read_exception(sock)
+        assert code == 39 and "Too large size_compressed_without_checksum" in message
+        assert_closed(sock)
+
+
+def test_an_lz4_frame_claiming_more_than_it_can_hold_is_refused(clickhouse_server):
+    with authenticated(clickhouse_server) as sock:
+        frame_head = bytes(16) + struct.pack("<BII", 0x82, 9 + 16, GiB)
+        sock.sendall(query_packet(string("SELECT 1"), compression=1) + varint(2) + string("") + frame_head)
+        assert read_exception(sock)[0] == 271
+        assert_closed(sock)
+
+
+def test_a_block_with_suspiciously_many_columns_or_rows_is_refused(clickhouse_server):
+    for counts, word in ((varint(2_000_000) + varint(1), "columns"), (varint(1) + varint(10**13), "rows")):
+        with authenticated(clickhouse_server) as sock:
+            sock.sendall(query_packet(string("SELECT 1")) + varint(2) + string("") + BLOCK_INFO + counts)
+            code, message = read_exception(sock)
+            assert code == 117 and f"Suspiciously many {word}" in message
+            assert_closed(sock)
+
+
+# --- the HTTP interface ----------------------------------------------------------------------------
+
+
+def http_status(sock: socket.socket) -> tuple[int, bytes]:
+    head = b""
+    while b"\r\n\r\n" not in head:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        head += piece
+    return int(head.split(b" ", 2)[1]), head
+
+
+def send_in_background(sock: socket.socket, data: bytes) -> None:
+    """Send ``data`` and stop sending, far short of the declared length, while the test reads the answer
+    (an authenticated request's body is drained after an error: its end tells the server to stop)."""
+
+    def send() -> None:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+def request_head(path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: x"] + [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+MULTIPART_WRONG_PASSWORD = request_head(
+    "/",
+    {
+        "Content-Type": "multipart/form-data; boundary=b",
+        "Content-Length": str(GiB),
+        "X-ClickHouse-User": "default",
+        "X-ClickHouse-Key": "wrong",
+    },
+)
+
+
+def test_a_multipart_body_is_not_read_before_authentication(clickhouse_server):
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.http_port), timeout=5) as sock:
+        sock.sendall(MULTIPART_WRONG_PASSWORD + b"x" * 4096)
+        status, head = http_status(sock)
+        assert status == 403 and b"X-ClickHouse-Exception-Code: 516" in head
+
+
+def test_unauthenticated_http_floods_do_not_grow_the_server(clickhouse_server):
+    address = (clickhouse_server.host, clickhouse_server.http_port)
+    assert_memory_bounded(clickhouse_server.process.pid, address, MULTIPART_WRONG_PASSWORD)
+
+
+def test_a_statement_body_is_read_up_to_max_query_size(clickhouse_server):
+    headers = {"Content-Length": str(GiB), "X-ClickHouse-User": "default", "X-ClickHouse-Key": clickhouse_server.password}
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.http_port), timeout=5) as sock:
+        # The body is read in pieces of 2 MiB: send more than one, far less than the declared length.
+        send_in_background(sock, request_head("/", headers) + b"SELECT 1 " + b" " * (3 << 20))
+        status, head = http_status(sock)
+        assert status == 400 and b"X-ClickHouse-Exception-Code: 62" in head
+        assert b"Max query size exceeded" in head + sock.recv(65536)
+
+
+def test_repeated_header_lines_count(clickhouse_server):
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.http_port), timeout=5) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\n" + b"X-Same: 1\r\n" * 200 + b"\r\n")
+        assert http_status(sock)[0] == 431
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e9"])
+def test_a_malformed_content_length_is_a_400(clickhouse_server, length):
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.http_port), timeout=5) as sock:
+        sock.sendall(request_head("/", {"Content-Length": length}))
+        assert http_status(sock)[0] == 400
+
+
+def test_a_compressed_request_block_past_the_size_limit_is_refused(clickhouse_server):
+    headers = {
+        "Content-Length": str(GiB),
+        "X-ClickHouse-User": "default",
+        "X-ClickHouse-Key": clickhouse_server.password,
+    }
+    block_head = bytes(16) + struct.pack("<BII", 0x82, (2 * GiB) & 0xFFFFFFFF, 10)
+    with socket.create_connection((clickhouse_server.host, clickhouse_server.http_port), timeout=5) as sock:
+        send_in_background(sock, request_head("/?decompress=1", headers) + block_head + bytes(3 << 20))
+        status, head = http_status(sock)
+        assert status == 500 and b"X-ClickHouse-Exception-Code: 39" in head
