@@ -97,7 +97,10 @@ abstract class Widget extends Base {
     this.root.querySelectorAll("button[data-v]").forEach((button) =>
       button.addEventListener("click", () => this.choose((button as HTMLElement).dataset.v!, true)),
     );
-    this.root.querySelector("[data-undo]")?.addEventListener("click", () => this.choose(null));
+    this.root.querySelector("[data-undo]")?.addEventListener("click", () => {
+      this.choose(null);
+      this.root.querySelector<HTMLElement>("input,textarea")?.focus(); // Undo hides itself: keep the focus in the widget
+    });
     this.wire();
     this.refresh();
     this.setAttribute("ready", "");
@@ -267,6 +270,10 @@ class Form extends Widget {
       if (value.contact_email) elements.email.value = value.contact_email;
       for (const [name, field] of Object.entries(value.form_fields || {})) if (elements["f-" + name]) elements["f-" + name].value = field;
     }
+  }
+
+  protected body(value: unknown): Record<string, unknown> {
+    return value as Record<string, unknown>;
   }
 
   protected choose(value: unknown): void {

@@ -100,12 +100,13 @@ class SdkStack:
         response.raise_for_status()
         return response.json()["contents"][content]
 
-    def wait_stats(self, content_set: str, content: str, expected: dict, timeout: float = 10) -> dict:
-        """The content's counts once they equal ``expected`` (the live part lags acknowledgements by up to 2 s)."""
+    def wait_stats(self, content_set: str, content: str, expected: dict | None, total: int | None = None, timeout: float = 10) -> dict:
+        """The content's non-zero counts and total once they equal ``expected`` (or the total equals
+        ``total``); the live part lags acknowledgements by up to 2 s."""
         deadline = time.monotonic() + timeout
         while True:
             stats = self.stats(content_set, content)
             counts = {value: count for value, count in stats["counts"].items() if count}
-            if counts == expected or time.monotonic() > deadline:
+            if (counts == expected if expected is not None else stats["total"] == total) or time.monotonic() > deadline:
                 return {"counts": counts, "total": stats["total"]}
             time.sleep(0.25)

@@ -1,61 +1,187 @@
-"""The widgets in Debian's Chromium against the real API: every widget clicked, changed and undone,
-then the stats API shows it."""
+"""The widgets in Debian's Chromium against the real API (the demo project's sets): every widget
+clicked, changed and undone, then the stats API shows it; offline clicks and lost answers arrive
+exactly once; 429 + Retry-After is honoured; the visitor's choice shows after a reload."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import pytest
 
+from tests.api.ingest_support import wait_for_rows
 from tests.sdk.support import WIDGETS
 
-pytestmark = pytest.mark.usefixtures("sdk_stack")
 
-
-def _content() -> str:
+def content_key() -> str:
     return f"/t/{uuid.uuid4().hex[:12]}"
 
 
-def _open(sdk_stack, page, body: str, **page_options) -> None:
-    path = f"/{uuid.uuid4().hex[:8]}.html"
-    page.goto(sdk_stack.pages.add(path, sdk_stack.page_html(body, **page_options)))
-    page.wait_for_selector("[ready]", state="attached")
+def open_page(sdk_stack, page, body: str, *, count: int = 1, **page_options) -> None:
+    page.goto(sdk_stack.pages.add(f"/{uuid.uuid4().hex[:8]}.html", sdk_stack.page_html(body, **page_options)))
+    page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {count}", timeout=15_000)
 
 
-def _acked(page, selector: str, kind: str, action) -> dict:
-    """Run ``action`` and return the detail of the widget's next feelback:<kind> event."""
+def record_events(page) -> None:
     page.evaluate(
-        """([selector, kind]) => { window.__events = window.__events || [];
-        document.querySelector(selector).addEventListener('feelback:' + kind, (e) => window.__events.push([e.type, e.detail]), {once: true}); }""",
-        [selector, kind],
+        """() => { window.__events = [];
+        for (const kind of ['sent', 'edited', 'revoked', 'failed'])
+          document.addEventListener('feelback:' + kind, (e) => window.__events.push([e.target.tagName.toLowerCase(), kind, e.detail])); }"""
     )
-    count = page.evaluate("window.__events.length")
-    action()
-    page.wait_for_function(f"window.__events.length > {count}", timeout=10_000)
-    event, detail = page.evaluate("window.__events[window.__events.length - 1]")
-    assert event == f"feelback:{kind}", detail
-    return detail
 
 
-def test_yesno_click_change_undo(sdk_stack, page):
-    content = _content()
-    _open(sdk_stack, page, f'<feelback-yesno set="{WIDGETS["yesno"]}" content="{content}"></feelback-yesno>')
-    yes = page.get_by_role("button", name="Yes")
-    no = page.get_by_role("button", name="No")
-    sent = _acked(page, "feelback-yesno", "sent", yes.click)
-    assert sent["value"] == "yes" and sent["signal_id"]
-    assert yes.get_attribute("aria-pressed") == "true"
-    assert sdk_stack.wait_stats(WIDGETS["yesno"], content, {"yes": 1})["counts"] == {"yes": 1}
+def wait_events(page, expected: list[tuple[str, str]], timeout: float = 15_000) -> list:
+    """Wait until the events seen equal ``expected`` ([(element, kind)], in any order); returns them."""
+    wanted = sorted(map(list, expected))
+    deadline = time.monotonic() + timeout / 1000
+    while page.evaluate("window.__events.length") < len(wanted) and time.monotonic() < deadline:
+        page.wait_for_timeout(20)  # (not wait_for_function: a strict CSP forbids its eval)
+    events = page.evaluate("window.__events")
+    assert sorted([tag, kind] for tag, kind, _ in events) == wanted, events
+    page.evaluate("window.__events = []")
+    return events
 
-    _acked(page, "feelback-yesno", "edited", no.click)
-    assert no.get_attribute("aria-pressed") == "true" and yes.get_attribute("aria-pressed") == "false"
-    assert sdk_stack.wait_stats(WIDGETS["yesno"], content, {"no": 1})["counts"] == {"no": 1}
 
-    page.reload()
-    page.wait_for_selector("[ready]", state="attached")
-    assert no.get_attribute("aria-pressed") == "true", "the visitor's own choice shows after a reload"
-    assert "1" in no.inner_text()
+def widget(page, tag: str):
+    return page.locator(tag)
 
-    _acked(page, "feelback-yesno", "revoked", no.click)
-    assert no.get_attribute("aria-pressed") == "false"
-    assert sdk_stack.wait_stats(WIDGETS["yesno"], content, {})["total"] == 0
+
+# One step per widget: (how the visitor acts, the element's event, the counts the stats API then shows).
+def _form_fill(page, message: str, tag: str = "bug") -> None:
+    form = page.locator("feelback-form")
+    form.get_by_label("Your feedback").fill(message)
+    form.get_by_label("Topic").select_option(tag)
+    form.get_by_label("Which page?").fill("/docs")
+    form.get_by_label("Email (optional)").fill("reader@example.com")
+    form.get_by_role("button", name="Send").click()
+
+
+STEPS = {
+    "yesno": [
+        (lambda page: widget(page, "feelback-yesno").get_by_role("button", name="Yes").click(), "sent", {"yes": 1}),
+        (lambda page: widget(page, "feelback-yesno").get_by_role("button", name="No").click(), "edited", {"no": 1}),
+        (lambda page: widget(page, "feelback-yesno").get_by_role("button", name="No").click(), "revoked", {}),
+    ],
+    "updown": [
+        (lambda page: widget(page, "feelback-updown").get_by_role("button", name="Downvote").click(), "sent", {"down": 1}),
+        (lambda page: widget(page, "feelback-updown").get_by_role("button", name="Upvote").click(), "edited", {"up": 1}),
+        (lambda page: widget(page, "feelback-updown").get_by_role("button", name="Upvote").click(), "revoked", {}),
+    ],
+    "rating": [
+        (lambda page: widget(page, "feelback-rating").locator("label").nth(2).click(), "sent", {"3": 1}),
+        (lambda page: widget(page, "feelback-rating").locator("label").nth(4).click(), "edited", {"5": 1}),
+        (lambda page: widget(page, "feelback-rating").get_by_role("button", name="Undo").click(), "revoked", {}),
+    ],
+    "like": [
+        (lambda page: widget(page, "feelback-like").get_by_role("button", name="Like").click(), "sent", {"like": 1}),
+        (None, None, {"like": 1}),  # a like has one value: nothing to change
+        (lambda page: widget(page, "feelback-like").get_by_role("button", name="Like").click(), "revoked", {}),
+    ],
+    "reactions": [
+        (lambda page: widget(page, "feelback-reactions").get_by_role("button", name="thumbs up").click(), "sent", {"thumbs_up": 1}),
+        (lambda page: widget(page, "feelback-reactions").get_by_role("button", name="heart").click(), "edited", {"heart": 1}),
+        (lambda page: widget(page, "feelback-reactions").get_by_role("button", name="heart").click(), "revoked", {}),
+    ],
+    "form": [
+        (lambda page: _form_fill(page, "The install page is great"), "sent", 1),
+        (lambda page: _form_fill(page, "The install page misses a step", "idea"), "edited", 1),
+        (lambda page: widget(page, "feelback-form").get_by_role("button", name="Undo").click(), "revoked", 0),
+    ],
+}
+
+
+def all_widgets(content: str) -> str:
+    return "".join(f'<section><feelback-{name} set="{key}" content="{content}"></feelback-{name}></section>' for name, key in WIDGETS.items())
+
+
+def test_every_widget_clicked_changed_and_undone_shows_in_the_stats(sdk_stack, page, ch):
+    content = content_key()
+    open_page(sdk_stack, page, all_widgets(content), count=len(WIDGETS))
+    record_events(page)
+    for step in range(3):
+        expected_events = []
+        for name, steps in STEPS.items():
+            act, kind, _ = steps[step]
+            if act is not None:
+                act(page)
+                expected_events.append((f"feelback-{name}", kind))
+        events = wait_events(page, expected_events)
+        for tag, kind, detail in events:
+            assert detail["content_key"] == content and detail["signal_id"], (tag, kind, detail)
+        for name, steps in STEPS.items():
+            expected = steps[step][2]
+            shown = sdk_stack.wait_stats(WIDGETS[name], content, expected if isinstance(expected, dict) else None, total=expected)
+            if isinstance(expected, dict):
+                assert shown["counts"] == expected, (name, step, shown)
+            else:
+                assert shown["total"] == expected, (name, step, shown)
+        if step == 1:
+            # The visitor's own choices show after a reload, and the form keeps what they wrote.
+            page.reload()
+            page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {len(WIDGETS)}")
+            record_events(page)
+            assert widget(page, "feelback-yesno").get_by_role("button", name="No").get_attribute("aria-pressed") == "true"
+            assert widget(page, "feelback-reactions").get_by_role("button", name="heart").get_attribute("aria-pressed") == "true"
+            assert widget(page, "feelback-rating").get_by_role("radio", name="5 of 5").is_checked()
+            assert widget(page, "feelback-form").get_by_label("Your feedback").input_value() == "The install page misses a step"
+            assert "1" in widget(page, "feelback-like").get_by_role("button", name="Like").inner_text()
+    row = ch.query(
+        "SELECT message, tags, contact_email, form_fields['page'] FROM raw.feedback_events "
+        "WHERE content_set = 'demo-form' AND content_key = {c:String} AND operation = 'edit'",
+        parameters={"c": content},
+    ).result_rows
+    assert row == [("The install page misses a step", ["idea"], "reader@example.com", "/docs")]
+
+
+def test_offline_clicks_and_a_lost_answer_arrive_exactly_once(sdk_stack, page, ch):
+    content = content_key()
+    open_page(sdk_stack, page, f'<feelback-yesno set="demo-yesno" content="{content}"></feelback-yesno>')
+    record_events(page)
+    page.context.set_offline(True)
+    widget(page, "feelback-yesno").get_by_role("button", name="Yes").click()
+    page.wait_for_timeout(300)
+    queued = page.evaluate("JSON.parse(localStorage.getItem('feelback:' + document.querySelector('script[data-key]').dataset.key)).q")
+    assert [op["op"] for op in queued] == ["create"], "the click waits in the persisted queue"
+
+    # Back online, the first answer is lost after the API stored the batch: the retry must be recognised.
+    lost = []
+
+    def lose_first_answer(route):
+        response = route.fetch()
+        if not lost:
+            lost.append(response.status)
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/v1/batch", lose_first_answer)
+    page.context.set_offline(False)
+    wait_events(page, [("feelback-yesno", "sent")], timeout=20_000)
+    assert lost == [200]
+    count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE content_key = {c:String}", {"c": content}, 1)
+    time.sleep(1.5)  # a second copy would be drained by now
+    assert ch.query("SELECT count() FROM raw.feedback_events WHERE content_key = {c:String}", parameters={"c": content}).result_rows[0][0] == 1
+    assert sdk_stack.wait_stats("demo-yesno", content, {"yes": 1})["counts"] == {"yes": 1}
+
+
+def test_a_429_waits_for_retry_after(sdk_stack, page):
+    content = content_key()
+    open_page(sdk_stack, page, f'<feelback-like set="demo-like" content="{content}"></feelback-like>')
+    record_events(page)
+    attempts = []
+
+    def limit_first(route):
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            body = {"error": {"code": "rate_limited", "message": "too many signals from this visitor; retry after 2 s", "retry_after": 2}}
+            route.fulfill(status=429, headers={"Retry-After": "2", "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"}, body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route("**/v1/batch", limit_first)
+    widget(page, "feelback-like").get_by_role("button", name="Like").click()
+    wait_events(page, [("feelback-like", "sent")], timeout=20_000)
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 1.9, f"retried after {attempts[1] - attempts[0]:.2f} s, before Retry-After"
+    assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}

@@ -1,0 +1,157 @@
+"""The widgets on a strict-CSP page, under axe-core, by keyboard only, in the visitor's language,
+and screenshots of each in light and dark (kept in test-artifacts/ to look at by eye)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.sdk.support import AXE, WIDGETS
+from tests.sdk.test_widgets_browser import all_widgets, content_key, open_page, record_events, wait_events, widget
+
+
+def test_a_strict_csp_page_works(sdk_stack, page):
+    """No 'unsafe-inline', no nonce: styles come from a constructable stylesheet, nothing is inlined."""
+    api = sdk_stack.api
+    csp = f"default-src 'self'; script-src {api}; style-src 'self'; connect-src {api}"
+    content = content_key()
+    violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    html = sdk_stack.page_html(f'<feelback-updown set="demo-updown" content="{content}"></feelback-updown>')
+    page.goto(sdk_stack.pages.add(f"/csp-{uuid.uuid4().hex[:6]}.html", html, {"Content-Security-Policy": csp}))
+    page.wait_for_selector("feelback-updown[ready]", state="attached")
+    up = widget(page, "feelback-updown").get_by_role("button", name="Upvote")
+    assert up.evaluate("button => getComputedStyle(button).borderTopStyle") == "solid", "the widget's stylesheet applies"
+    record_events(page)
+    up.click()
+    wait_events(page, [("feelback-updown", "sent")])
+    assert sdk_stack.wait_stats("demo-updown", content, {"up": 1})["counts"] == {"up": 1}
+    assert violations == []
+    # The page's CSP is really enforced: an inline style is refused.
+    page.evaluate("() => { const style = document.createElement('style'); style.textContent = 'body{color:red}'; document.head.append(style); }")
+    page.wait_for_timeout(100)
+    assert any("style-src" in text for text in violations)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_axe_finds_no_violations(sdk_stack, page, theme):
+    content = content_key()
+    head = "<style>html[data-theme=dark] body{background:#0d1117;color:#e6edf3}</style>"
+    html = sdk_stack.page_html(all_widgets(content), head=head).replace("<html ", f'<html data-theme="{theme}" ')
+    page.goto(sdk_stack.pages.add(f"/axe-{uuid.uuid4().hex[:6]}.html", html))
+    page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {len(WIDGETS)}")
+    # Pressed, announced and disabled states too: a chosen value and a live-region message.
+    widget(page, "feelback-yesno").get_by_role("button", name="Yes").click()
+    widget(page, "feelback-rating").locator("label").nth(3).click()
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    violations = [(v["id"], v["help"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]
+    assert violations == []
+    assert result["passes"], "axe looked at the widgets"
+
+
+def _focused(page) -> dict:
+    """The element focused inside a widget's shadow root: its tag, text, name and outline."""
+    return page.evaluate(
+        """() => { const host = document.activeElement; const inner = host && host.shadowRoot && host.shadowRoot.activeElement;
+        if (!inner) return {host: host && host.tagName.toLowerCase()};
+        const shown = inner.matches('input[type=radio]') ? inner.nextElementSibling : inner;
+        return {host: host.tagName.toLowerCase(), tag: inner.tagName.toLowerCase(), text: inner.textContent || inner.value,
+                name: inner.name || '', outline: getComputedStyle(shown).outlineStyle, pressed: inner.getAttribute('aria-pressed')}; }"""
+    )
+
+
+def test_keyboard_only(sdk_stack, page):
+    content = content_key()
+    open_page(sdk_stack, page, all_widgets(content), count=len(WIDGETS))
+    record_events(page)
+    page.keyboard.press("Tab")  # yes/no: Yes
+    assert _focused(page)["host"] == "feelback-yesno" and _focused(page)["outline"] != "none", _focused(page)
+    page.keyboard.press("Enter")
+    wait_events(page, [("feelback-yesno", "sent")])
+    assert _focused(page)["pressed"] == "true", "focus stays on the button, now pressed"
+
+    page.keyboard.press("Tab")  # No
+    page.keyboard.press("Tab")  # up/down: Upvote
+    assert _focused(page)["host"] == "feelback-updown"
+    page.keyboard.press("Space")
+    wait_events(page, [("feelback-updown", "sent")])
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # rating: the radio group is one tab stop
+    focused = _focused(page)
+    assert focused["host"] == "feelback-rating" and focused["tag"] == "input" and focused["outline"] != "none", focused
+    page.keyboard.press("Space")  # picks the first star
+    wait_events(page, [("feelback-rating", "sent")])
+    page.keyboard.press("ArrowRight")  # moves to and picks 2
+    wait_events(page, [("feelback-rating", "edited")])
+    assert widget(page, "feelback-rating").get_by_role("radio", name="2 of 5").is_checked()
+
+    page.keyboard.press("Tab")  # rating: Undo
+    assert _focused(page)["text"] == "Undo"
+    page.keyboard.press("Enter")
+    wait_events(page, [("feelback-rating", "revoked")])
+    assert _focused(page)["tag"] == "input", "focus goes back to the stars when Undo hides itself"
+
+    page.keyboard.press("Tab")  # like
+    assert _focused(page)["host"] == "feelback-like"
+    page.keyboard.press("Enter")
+    wait_events(page, [("feelback-like", "sent")])
+
+    page.keyboard.press("Tab")  # reactions: the first one
+    assert _focused(page)["host"] == "feelback-reactions"
+    page.keyboard.press("Enter")
+    wait_events(page, [("feelback-reactions", "sent")])
+
+    for _ in range(10):  # to the form's message field
+        page.keyboard.press("Tab")
+        if _focused(page).get("tag") == "textarea":
+            break
+    page.keyboard.type("Typed with the keyboard only")
+    page.keyboard.press("Tab")  # topic
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")  # which page?
+    page.keyboard.press("Tab")  # email
+    page.keyboard.press("Tab")  # Send
+    assert _focused(page)["text"] == "Send"
+    page.keyboard.press("Enter")
+    wait_events(page, [("feelback-form", "sent")])
+    status = widget(page, "feelback-form").locator("[role=status]").inner_text()
+    assert status == "Thank you! Your feedback was sent."
+
+
+def test_words_follow_the_page_language_and_attributes(sdk_stack, page):
+    content = content_key()
+    body = (
+        f'<feelback-yesno set="demo-yesno" content="{content}"></feelback-yesno>'
+        f'<div lang="fr"><feelback-like set="demo-like" content="{content}"></feelback-like></div>'
+        f'<feelback-rating data-locale="it" set="demo-rating" content="{content}" text-rate="Voto?"></feelback-rating>'
+    )
+    open_page(sdk_stack, page, body, count=3, lang="de")
+    assert widget(page, "feelback-yesno").get_by_role("button", name="Ja").is_visible()
+    assert widget(page, "feelback-yesno").locator("[part=label]").inner_text() == "War das hilfreich?"
+    assert widget(page, "feelback-like").get_by_role("button", name="J’aime").is_visible()
+    assert widget(page, "feelback-rating").get_by_role("radio", name="3 su 5").count() == 1
+    assert widget(page, "feelback-rating").locator("legend").inner_text() == "Voto?"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_every_widget(sdk_stack, browser, artifacts, scheme):
+    """One picture per widget and theme, with counts and a chosen value, for a person to look at."""
+    from tests.api.ingest_support import BROWSER_UA
+
+    context = browser.new_context(user_agent=BROWSER_UA, color_scheme=scheme, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        background = "#0d1117" if scheme == "dark" else "#ffffff"
+        head = f"<style>body{{background:{background};font-family:sans-serif}} section{{padding:12px}}</style>"
+        open_page(sdk_stack, page, all_widgets(f"/screenshots/{scheme}"), count=len(WIDGETS), head=head)
+        widget(page, "feelback-reactions").get_by_role("button", name="heart").click()
+        widget(page, "feelback-rating").locator("label").nth(3).click()
+        page.mouse.move(0, 0)
+        for name in WIDGETS:
+            page.locator(f"section:has(feelback-{name})").screenshot(path=str(artifacts / f"sdk-{name}-{scheme}.png"))
+            assert (artifacts / f"sdk-{name}-{scheme}.png").stat().st_size > 1000
+    finally:
+        context.close()
