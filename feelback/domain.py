@@ -93,6 +93,19 @@ def check_key(value: str) -> str:
 
 Key = Annotated[str, AfterValidator(check_key)]
 
+# C0 and C1 controls, DEL and Unicode's line and paragraph separators: what splits a mail header, a
+# file name or a log line. Written as regex escapes, valid in Python and in JSON Schema patterns.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+SINGLE_LINE_RULE = "must not contain control characters (line breaks, tabs and the like)"
+
+
+def check_single_line(text: str) -> str:
+    """Names and labels that may reach a mail header, a file name or a log line: no control characters."""
+    if _CONTROL.search(text):
+        raise ValueError(SINGLE_LINE_RULE)
+    return text
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -466,6 +479,8 @@ def normalize_origin(origin: str) -> str:
     if not isinstance(origin, str):
         raise ValueError(problem)
     value = origin.strip().rstrip("/").lower()
+    if _CONTROL.search(value):  # urlsplit would quietly drop tabs and line breaks, keeping them in value
+        raise ValueError(problem)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
         raise ValueError(problem)

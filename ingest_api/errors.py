@@ -83,6 +83,8 @@ def _rule(error: dict[str, Any]) -> str:
         return f"must be one of {context['expected'].replace(' or ', ', ').replace(chr(39), '')}"
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "string_pattern_mismatch" and "pattern" in context:
+        return f"must match the pattern {context['pattern']}"
     if kind == "json_invalid":
         return f"is not valid JSON ({context.get('error', 'parse error')})"
     text = message[:1].lower() + message[1:]

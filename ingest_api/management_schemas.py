@@ -21,6 +21,7 @@ from feelback.domain import (
     normalize_email,
     normalize_timezone,
 )
+from ingest_api.schema_types import SingleLine
 
 
 def _email(value: str) -> str:
@@ -88,7 +89,7 @@ class Retention(_Body):
 
 class ApiKeyCreate(_Body):
     kind: KeyKind
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Annotated[SingleLine, Field(max_length=200)] = ""
 
 
 class ApiKeyOut(_Out):
@@ -112,7 +113,7 @@ class ApiKeyCreated(BaseModel):
 
 class ContentSetCreate(_Body):
     key: Key
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Annotated[SingleLine, Field(max_length=200)] = ""
     signal_type: SignalType
     config: dict[str, Any] = {}
     edit_window_seconds: EditWindow | None = None
@@ -121,7 +122,7 @@ class ContentSetCreate(_Body):
 
 
 class ContentSetUpdate(_Body):
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: Annotated[SingleLine, Field(max_length=200)] | None = None
     signal_type: SignalType | None = None
     config: dict[str, Any] | None = None
     edit_window_seconds: EditWindow | None = None

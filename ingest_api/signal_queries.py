@@ -14,10 +14,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+
+from ingest_api.schema_types import to_instant
 
 LATEST_STATE_SQL = """
 SELECT
@@ -67,6 +70,8 @@ ORDER BY created_at DESC, signal_id DESC
 LIMIT {{limit:UInt32}}
 """
 
+MAX_CURSOR_LENGTH = 200  # the cursors this API returns are about 100 characters
+
 COLUMNS = (
     "signal_id",
     "content_set",
@@ -106,11 +111,15 @@ def encode_cursor(created_at: dt.datetime, signal_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The cursor's (created_at in UTC, signal id); ValueError unless it could be one this API returned."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         created_at, signal_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return dt.datetime.fromisoformat(created_at), str(signal_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"cursor {cursor!r} is not one this API returned") from exc
+        return to_instant(dt.datetime.fromisoformat(created_at)), str(uuid.UUID(signal_id))
+    except (ValueError, TypeError, AttributeError) as exc:
+        shown = cursor if len(cursor) <= 60 else cursor[:57] + "..."
+        raise ValueError(f"cursor {shown!r} is not one this API returned") from exc
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
 
 from feelback.domain import CONTENT_SET_KEY_PATTERN, MAX_CONTACT_EMAIL_LENGTH, MAX_MESSAGE_MAX_LENGTH
 from ingest_api.dependencies import KEY_HEADER
+from ingest_api.schema_types import INSTANT_PATTERN, Instant
 
 MAX_BATCH_OPERATIONS = 500
 MAX_CONTENT_KEY_LENGTH = 2048
@@ -44,7 +45,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 OccurredAt = Annotated[
-    dt.datetime,
+    Instant,
     Field(description="When the operation happened on the client (ISO 8601; default: when it is received)"),
 ]
 
@@ -196,7 +197,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "occurred_at": {
         "in": "query",
-        "schema": {"type": "string", "format": "date-time"},
+        "schema": {"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN},
         "description": "When the revoke happened on the client",
     },
 }

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from feelback.control_plane.keys import KeyKind, generate_key, hash_key, key_kind, verify_key
 from feelback.control_plane.models import ApiKey, Project
-from feelback.domain import DEFAULT_RETENTION_DAYS, DEFAULT_TIMEZONE, MIN_RETENTION_DAYS, normalize_origin, normalize_timezone
+from feelback.domain import DEFAULT_RETENTION_DAYS, DEFAULT_TIMEZONE, MIN_RETENTION_DAYS, check_single_line, normalize_origin, normalize_timezone
 
 MAX_NAME_LENGTH = 200
 
@@ -43,7 +43,7 @@ def check_name(name: str) -> str:
         raise ValueError("project name must not be empty")
     if len(name.strip()) > MAX_NAME_LENGTH:
         raise ValueError(f"project name must be at most {MAX_NAME_LENGTH} characters")
-    return name.strip()
+    return check_single_line(name.strip())
 
 
 def check_retention_days(days: int) -> int:

@@ -20,7 +20,7 @@ from typing import Annotated
 import fsspec
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from feelback.control_plane.models import ContentSet, ExportFormat, ExportRequest, JobStatus, Project
@@ -28,6 +28,7 @@ from feelback.settings import Settings
 from ingest_api.dependencies import DbSession, get_app_settings, require_project
 from ingest_api.errors import ApiError, forbidden, invalid, not_found
 from ingest_api.privacy import load_or_create_secret
+from ingest_api.schema_types import AwareInstant, RowId, UnixSeconds
 
 router = APIRouter(tags=["exports"])
 
@@ -35,14 +36,15 @@ CurrentProject = Annotated[Project, Depends(require_project)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 MEDIA_TYPES = {ExportFormat.csv: "text/csv", ExportFormat.jsonl: "application/x-ndjson", ExportFormat.parquet: "application/vnd.apache.parquet"}
 CHUNK_BYTES = 1024 * 1024
+SIGNATURE_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class ExportCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     format: ExportFormat
-    start: AwareDatetime | None = Field(None, alias="from", description="Events received at or after this instant")
-    end: AwareDatetime | None = Field(None, alias="to", description="Events received before this instant")
+    start: AwareInstant | None = Field(None, alias="from", description="Events received at or after this instant")
+    end: AwareInstant | None = Field(None, alias="to", description="Events received before this instant")
     content_set: Annotated[str, Field(min_length=1, max_length=40)] | None = None
 
     @model_validator(mode="after")
@@ -130,17 +132,17 @@ def list_exports(project: CurrentProject, session: DbSession, settings: AppSetti
 
 
 @router.get("/v1/projects/{project_id}/exports/{export_id}")
-def get_export(export_id: int, project: CurrentProject, session: DbSession, settings: AppSettings, request: Request) -> ExportOut:
+def get_export(export_id: RowId, project: CurrentProject, session: DbSession, settings: AppSettings, request: Request) -> ExportOut:
     return _out(request, settings, _load(session, project, export_id))
 
 
 @router.get("/v1/exports/{export_id}/download", name="download_export")
 def download_export(
-    export_id: int,
+    export_id: RowId,
     session: DbSession,
     settings: AppSettings,
-    expires: Annotated[int, Query(description="Unix time the link stops working")],
-    signature: Annotated[str, Query(min_length=64, max_length=64)],
+    expires: Annotated[UnixSeconds, Query(description="Unix time the link stops working")],
+    signature: Annotated[str, Query(pattern=SIGNATURE_PATTERN, description="64 hexadecimal digits")],
 ):
     export = session.get(ExportRequest, export_id)
     expected = sign(settings, export_id, export.project_id if export else "", expires)

@@ -7,7 +7,6 @@ Project-wide routes (create, list) take the operator's ``FEELBACK_ADMIN_TOKEN``;
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -45,6 +44,7 @@ from ingest_api.management_schemas import (
     TriageOut,
     TriageUpdate,
 )
+from ingest_api.schema_types import Instant, RowId
 
 router = APIRouter(prefix="/v1/projects", tags=["management"])
 T = TypeVar("T")
@@ -142,7 +142,7 @@ def create_key(body: ApiKeyCreate, project: CurrentProject, session: DbSession) 
 
 
 @router.delete("/{project_id}/keys/{key_id}")
-def revoke_key(key_id: int, project: CurrentProject, session: DbSession) -> ApiKeyOut:
+def revoke_key(key_id: RowId, project: CurrentProject, session: DbSession) -> ApiKeyOut:
     api_key = session.get(ApiKey, key_id)
     if api_key is None or api_key.project_id != project.id:
         raise not_found(f"no API key {key_id} in project {project.id!r}")
@@ -278,7 +278,7 @@ def subscribe(body: SubscriptionCreate, project: CurrentProject, session: DbSess
 
 
 @router.delete("/{project_id}/recap-subscriptions/{subscription_id}")
-def unsubscribe(subscription_id: int, project: CurrentProject, session: DbSession) -> SubscriptionOut:
+def unsubscribe(subscription_id: RowId, project: CurrentProject, session: DbSession) -> SubscriptionOut:
     subscription = session.get(RecapSubscription, subscription_id)
     if subscription is None or subscription.project_id != project.id:
         raise not_found(f"no recap subscription {subscription_id} in project {project.id!r}")
@@ -307,8 +307,8 @@ def list_signals(
     content_set: str | None = None,
     content_key: str | None = None,
     signal_type: Annotated[SignalType | None, Query(alias="type")] = None,
-    since: Annotated[dt.datetime | None, Query(description="Signals created at or after (ISO 8601)")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Signals created before (ISO 8601)")] = None,
+    since: Annotated[Instant | None, Query(description="Signals created at or after (ISO 8601)")] = None,
+    until: Annotated[Instant | None, Query(description="Signals created before (ISO 8601)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text to find in messages (any case)")] = None,
     triage: Annotated[TriageState | None, Query(description="Only message signals in this triage state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

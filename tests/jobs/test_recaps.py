@@ -202,3 +202,45 @@ def test_the_default_outbox_keeps_one_file_per_message(tmp_path):
     [written] = (tmp_path / "outbox").iterdir()
     assert written.name == "recap.weekly.2024-03-04.p1.abc_feelback.test.eml"
     assert email.message_from_bytes(written.read_bytes(), policy=policy.default)["Message-ID"] == message["Message-ID"]
+
+
+def test_one_projects_broken_recap_never_stops_the_others(marts_projects, jobs_settings, smtp_server):
+    """A name with CR/LF stored before names were checked, a recipient whose address breaks the To
+    header, a time zone the system no longer knows: each is that project's (recorded, retryable)
+    failure, and every other project still gets its recap, without any injected header."""
+    from sqlalchemy import select, update
+
+    from feelback.control_plane.db import session_scope
+    from feelback.control_plane.models import DeliveryStatus, Project, RecapDelivery, RecapSubscription
+
+    _, handler = smtp_server
+    legacy = new_project(jobs_settings, "Aa legacy", subscribers={"legacy@example.com": "weekly"})
+    odd = new_project(jobs_settings, "Ab odd", subscribers={"odd-ok@example.com": "weekly"})
+    lost = new_project(jobs_settings, "Ac lost", subscribers={"lost@example.com": "weekly"})
+    fine = new_project(jobs_settings, "Zz fine", subscribers={"fine@example.com": "weekly"})
+    broken_recipient = "a-odd@example.com\r\nBcc: evil@example.com"
+    with session_scope(jobs_settings) as session:  # as if written before the API refused them
+        session.execute(update(Project).where(Project.id == legacy).values(name="Legacy\r\nBcc: evil@example.com"))
+        session.execute(update(Project).where(Project.id == lost).values(timezone="Mars/Olympus_Mons"))
+        session.add(RecapSubscription(project_id=odd, email=broken_recipient, frequency="weekly"))
+
+    result = dg.materialize(
+        [weekly_recap_emails],
+        partition_key=WEEK,
+        run_config={"ops": {weekly_recap_emails.op.name: {"config": {"projects": [legacy, odd, lost, fine]}}}},
+        raise_on_error=False,
+    )
+    assert not result.success  # retryable failures: the step fails after every project had its turn
+    for address in ("legacy@example.com", "odd-ok@example.com", "fine@example.com"):
+        [envelope] = handler.to(address)
+        assert "evil@example.com" not in envelope.rcpt_tos
+    assert handler.to("evil@example.com") == [] and handler.to("lost@example.com") == []
+    subject = _parse(handler.to("legacy@example.com")[0])["Subject"]
+    assert subject.startswith("Weekly recap for Legacy Bcc: evil@example.com: ") and "\n" not in subject
+
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data
+    recorded = {(item["project"], item["recipient"]) for item in failure.user_failure_data.metadata["failures"].value}
+    assert recorded == {(odd, broken_recipient), (lost, "(every recipient)")}
+    with session_scope(jobs_settings) as session:
+        [row] = session.scalars(select(RecapDelivery).where(RecapDelivery.project_id == odd, RecapDelivery.recipient == broken_recipient))
+        assert (row.status, row.attempts) == (DeliveryStatus.failed, 1) and not row.error.startswith("permanent")

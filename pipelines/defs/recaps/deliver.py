@@ -19,7 +19,7 @@ from feelback.control_plane.models import DeliveryStatus, Project, RecapDelivery
 from feelback.settings import Settings
 from pipelines.defs.recaps import ledger
 from pipelines.defs.recaps.chart import period_chart_png
-from pipelines.defs.recaps.mail import DeliveryError, open_mailer
+from pipelines.defs.recaps.mail import DeliveryError, Mailer, open_mailer
 from pipelines.defs.recaps.periods import Period, last_complete_period
 from pipelines.defs.recaps.queries import build_report
 from pipelines.defs.recaps.render import build_message
@@ -74,8 +74,12 @@ def due_deliveries(settings: Settings, kind: RecapFrequency, now: dt.datetime) -
     """Period key → projects whose recap of that period is due now and still owed to someone."""
     due: dict[str, list[str]] = {}
     for audience in audiences(settings, kind):
-        period = last_complete_period(kind, audience.timezone, now)
-        due_at = period.due_at(audience.timezone)
+        try:
+            period = last_complete_period(kind, audience.timezone, now)
+            due_at = period.due_at(audience.timezone)
+        except Exception as exc:  # noqa: BLE001 - e.g. a time zone this system no longer knows: the others still get theirs
+            log.error("recap due time unknown", project=audience.project_id, reason=f"{type(exc).__name__}: {exc}")
+            continue
         if not due_at <= now < due_at + CATCH_UP[kind]:
             continue
         with session_scope(settings) as session:
@@ -104,40 +108,78 @@ def send_recaps(
     resend: bool = False,
     now: dt.datetime | None = None,
 ) -> SendOutcome:
-    """Send ``period``'s recap to every recipient still owed it (all of them again with ``resend``)."""
+    """Send ``period``'s recap to every recipient still owed it (all of them again with ``resend``).
+
+    Whatever goes wrong with one project (its report, its message, its time zone) is recorded as a
+    retryable failure of its recipients and the next project is served: one project never stops
+    the others' recaps.
+    """
     now = now or dt.datetime.now(dt.UTC)
     outcome = SendOutcome()
     with open_mailer(settings.outbox_url) as mailer:
         for audience in audiences(settings, period.kind, project_ids):
-            if period.due_at(audience.timezone) > now:
-                outcome.not_due.append(audience.project_id)
-                continue
-            report = None
-            chart = None
-            for recipient in audience.recipients:
-                claim = ledger.claim(settings, audience.project_id, period, recipient, resend=resend)
-                if isinstance(claim, ledger.Skip):
-                    outcome.skipped[claim.value] += 1
-                    outcome.count(audience.project_id, "skipped")
-                    continue
-                try:
-                    if report is None:
-                        report = build_report(client, audience.project_id, audience.project_name, audience.timezone, period)
-                        chart = period_chart_png(report.daily, f"Signals per day, {period.label}")
-                    message = build_message(report, recipient, settings.mail_from, resend=claim.attempt if resend and claim.attempt > 1 else 0, chart_png=chart)
-                    mailer.send(message, recipient)
-                except DeliveryError as exc:
-                    ledger.mark_failed(settings, claim, exc.reason, exc.permanent)
-                    target = outcome.permanent if exc.permanent else outcome.retryable
-                    target.append((audience.project_id, recipient, exc.reason))
-                    outcome.count(audience.project_id, "failed")
-                    log.warning("recap not delivered", project=audience.project_id, recipient=recipient, reason=exc.reason, permanent=exc.permanent)
-                    continue
-                except Exception as exc:
-                    # Not sent (the report or message could not be made): free the claim for a retry.
-                    ledger.mark_failed(settings, claim, f"{type(exc).__name__}: {exc}", permanent=False)
-                    raise
-                ledger.mark_sent(settings, claim)
-                outcome.sent.append((audience.project_id, recipient))
-                outcome.count(audience.project_id, "sent")
+            try:
+                _send_project(settings, client, mailer, period, audience, resend, now, outcome)
+            except Exception as exc:  # noqa: BLE001 - recorded; the step fails after every project had its turn
+                reason = f"{type(exc).__name__}: {exc}"
+                outcome.retryable.append((audience.project_id, "(every recipient)", reason))
+                outcome.count(audience.project_id, "failed")
+                log.error("recap of a project failed", project=audience.project_id, reason=reason)
     return outcome
+
+
+def _send_project(
+    settings: Settings,
+    client: Client,
+    mailer: Mailer,
+    period: Period,
+    audience: Audience,
+    resend: bool,
+    now: dt.datetime,
+    outcome: SendOutcome,
+) -> None:
+    if period.due_at(audience.timezone) > now:
+        outcome.not_due.append(audience.project_id)
+        return
+    report = None
+    chart = None
+    report_failure: str | None = None  # the report could not be made: no recipient gets one this run
+    for recipient in audience.recipients:
+        claim = ledger.claim(settings, audience.project_id, period, recipient, resend=resend)
+        if isinstance(claim, ledger.Skip):
+            outcome.skipped[claim.value] += 1
+            outcome.count(audience.project_id, "skipped")
+            continue
+        try:
+            if report_failure is not None:
+                raise _NotMade(report_failure)
+            if report is None:
+                try:
+                    report = build_report(client, audience.project_id, audience.project_name, audience.timezone, period)
+                    chart = period_chart_png(report.daily, f"Signals per day, {period.label}")
+                except Exception as exc:
+                    report_failure = f"{type(exc).__name__}: {exc}"
+                    raise _NotMade(report_failure) from exc
+            message = build_message(report, recipient, settings.mail_from, resend=claim.attempt if resend and claim.attempt > 1 else 0, chart_png=chart)
+            mailer.send(message, recipient)
+        except DeliveryError as exc:
+            _failed(settings, outcome, claim, audience.project_id, recipient, exc.reason, exc.permanent)
+            continue
+        except Exception as exc:  # noqa: BLE001 - not sent (report or message not made): retryable, like a busy relay
+            reason = str(exc) if isinstance(exc, _NotMade) else f"{type(exc).__name__}: {exc}"
+            _failed(settings, outcome, claim, audience.project_id, recipient, reason, permanent=False)
+            continue
+        ledger.mark_sent(settings, claim)
+        outcome.sent.append((audience.project_id, recipient))
+        outcome.count(audience.project_id, "sent")
+
+
+class _NotMade(Exception):
+    """The project's report could not be made; its message carries the first failure's reason."""
+
+
+def _failed(settings: Settings, outcome: SendOutcome, claim: ledger.Claim, project_id: str, recipient: str, reason: str, permanent: bool) -> None:
+    ledger.mark_failed(settings, claim, reason, permanent)
+    (outcome.permanent if permanent else outcome.retryable).append((project_id, recipient, reason))
+    outcome.count(project_id, "failed")
+    log.warning("recap not delivered", project=project_id, recipient=recipient, reason=reason, permanent=permanent)
