@@ -1,8 +1,14 @@
-"""Token buckets per visitor and per project, in process memory.
+"""Token buckets: per visitor in process memory; per project shared by the machine's workers.
 
-One API process enforces its own limits; with N worker processes (``FEELBACK_API_WORKERS``) or
-N replicas behind a load balancer the effective limit is up to N times the setting, which is
-acceptable for abuse control (not for billing).
+A project's bucket lives in the idempotency store every worker opens (``ingest_api.idempotency``),
+taken in the same transaction as the operations' claims, so ``FEELBACK_RATE_LIMIT_PROJECT_PER_SECOND``
+holds for the machine whatever the number of workers; with N machines behind a load balancer it is
+up to N times the setting. A visitor's bucket is per process (a visitor's requests may reach any
+worker, so the effective limit is up to ``FEELBACK_API_WORKERS`` times the setting): acceptable for
+abuse control, not for billing.
+
+An operation costs one token, a batch one per operation; a batch of more operations than the
+project's burst could never pass, and is refused (413) rather than asked to retry.
 """
 
 from __future__ import annotations
@@ -27,16 +33,11 @@ class TokenBuckets:
     def take(self, key: str, cost: float = 1.0) -> float:
         """Take ``cost`` tokens from ``key``'s bucket: 0.0 when allowed, else seconds until it would be."""
         now = self._clock()
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= cost:
-            self._buckets[key] = (tokens - cost, now)
-            if len(self._buckets) > self.max_keys:
-                self._forget_full_buckets(now)
-            return 0.0
+        tokens, wait = take_tokens(self._buckets.get(key), now, self.rate, self.burst, cost)
         self._buckets[key] = (tokens, now)
-        # A request larger than the bucket can never pass; tell it when the bucket is full again.
-        return (min(cost, self.burst) - tokens) / self.rate
+        if not wait and len(self._buckets) > self.max_keys:
+            self._forget_full_buckets(now)
+        return wait
 
     def _forget_full_buckets(self, now: float) -> None:
         refill = self.burst / self.rate
@@ -45,20 +46,32 @@ class TokenBuckets:
             del self._buckets[next(iter(self._buckets))]
 
 
+def take_tokens(bucket: tuple[float, float] | None, now: float, rate: float, burst: float, cost: float) -> tuple[float, float]:
+    """A bucket (tokens, last refill time; None: full) after taking ``cost`` at ``now``: (tokens left,
+    0.0) when allowed, else (tokens, seconds until ``cost`` tokens are there; never 0 when ``cost``
+    is over the burst, which can never pass)."""
+    tokens, last = bucket if bucket is not None else (burst, now)
+    tokens = min(burst, tokens + max(0.0, now - last) * rate)
+    if tokens >= cost:
+        return tokens - cost, 0.0
+    return tokens, (cost - tokens) / rate
+
+
 def retry_after_header(seconds: float) -> str:
     """Retry-After is whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
 
 
 class IngestLimits:
-    """The two limits every public operation passes: its visitor's and its project's."""
+    """The two limits every public operation passes: its visitor's (here) and its project's (the
+    rate and burst of the shared bucket, which the idempotency store takes from)."""
 
     def __init__(self, visitor_per_minute: int, project_per_second: int, clock: Callable[[], float] = time.monotonic):
         self.visitors = TokenBuckets(rate=visitor_per_minute / 60, burst=max(1, visitor_per_minute), clock=clock)
-        self.projects = TokenBuckets(rate=project_per_second, burst=max(1, project_per_second), clock=clock)
-
-    def take_project(self, project_id: str, cost: int = 1) -> float:
-        return self.projects.take(project_id, cost)
+        if project_per_second <= 0:
+            raise ValueError("project_per_second must be positive")
+        self.project_rate = float(project_per_second)
+        self.project_burst = float(max(1, project_per_second))
 
     def take_visitor(self, project_id: str, visitor_id: str) -> float:
         return self.visitors.take(f"{project_id}\x00{visitor_id}")

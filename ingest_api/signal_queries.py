@@ -1,7 +1,8 @@
 """Reading signals' current state from ``raw.feedback_events`` for the management API.
 
-The current state of a signal is its latest operation (by ``received_at``; at the same instant a
-revoke outranks an edit, an edit a create); revoked signals are left out. Pages are ordered newest
+The current state of a signal is its latest create or edit (by ``received_at``; at the same instant
+an edit outranks a create, then the later ``occurred_at``, then the event id: int_signal_lifecycle's
+order); a signal with any revoke is left out, whatever came after it (a revoke is final). Pages are ordered newest
 first by the signal's first event and cut by a keyset cursor ``(created_at, signal_id)``.
 
 Contract: ``SignalFilters``; ``list_signals(client, project_id, filters, limit, cursor) -> (rows, next_cursor)``;
@@ -59,10 +60,11 @@ FROM
         is_bot,
         min(received_at) OVER (PARTITION BY signal_id) AS created_at,
         received_at AS updated_at,
-        count() OVER (PARTITION BY signal_id) AS operations
+        count() OVER (PARTITION BY signal_id) AS operations,
+        max(operation = 'revoke') OVER (PARTITION BY signal_id) AS revoked
     FROM raw.feedback_events
     WHERE {event_filters}
-    ORDER BY signal_id, received_at DESC, operation DESC
+    ORDER BY signal_id, operation != 'revoke' DESC, received_at DESC, operation DESC, occurred_at DESC, event_id DESC
     LIMIT 1 BY signal_id
 )
 WHERE {state_filters}
@@ -129,7 +131,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 def _build(project_id: str, filters: SignalFilters, cursor: str | None) -> tuple[str, dict[str, Any]]:
     parameters: dict[str, Any] = {"project_id": project_id}
     event_filters = ["project_id = {project_id:String}"]
-    state_filters = ["operation != 'revoke'"]
+    state_filters = ["NOT revoked"]
     if filters.content_set is not None:
         event_filters.append("content_set = {content_set:String}")
         parameters["content_set"] = filters.content_set

@@ -15,7 +15,7 @@ Mechanism
   <records joined by newlines>[NUL <notes>]``: one checksum per request, and the drainer splits a
   frame in one call instead of a loop over records (files with a frame per record read the same).
   The optional notes (``append(records, notes)``, one JSON document) are for this process only, e.g.
-  the answers given, which ``ingest_api.spool_replay`` reads back after a restart; they are never
+  the answers given, which ``ingest_api.spool_replay`` reads back (``lane_appends``); they are never
   sent to ClickHouse. JSON never holds a raw NUL byte, so the split is unambiguous. Only the
   newest segment (the *active* one) is ever written; the drainer seals it every drain interval
   (under heavy traffic when it is a second old, see ``ingest_api.writer``; or at
@@ -29,8 +29,8 @@ Mechanism
 * **Budget.** Bytes not yet drained (sealed + active + queued) may not exceed ``max_bytes``; an append
   that would go over raises ``SpoolFull`` and the API answers 503 with Retry-After, before writing.
 * **Progress.** A fully inserted segment is renamed into ``drained/`` (atomic; the directory is
-  fsynced). Drained segments are kept for ``keep_drained_seconds`` so a restarted process can rebuild
-  its map of recent idempotency keys from them, then deleted.
+  fsynced). Drained segments are kept for ``keep_drained_seconds`` so that the idempotency store
+  (``ingest_api.idempotency``) can be rebuilt from their notes after a reboot, then deleted.
 * **Recovery.** On ``open`` every segment left in the lane is sealed; a torn last frame (a write cut
   by a crash, never acknowledged because its fsync had not returned) fails its length or CRC check
   and is cut off. The drainer then sends all sealed segments before any new ones.
@@ -48,7 +48,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +120,34 @@ def _records(payloads: list[bytes]) -> list[bytes]:
     return records
 
 
-def _settle(group: list[tuple[bytes, asyncio.Future[None]]], error: BaseException | None) -> None:
-    for _, future in group:
+def _appends_in(path: Path) -> Iterator[tuple[list[bytes], bytes]]:
+    try:
+        payloads = read_frames(path.read_bytes())[0]
+    except FileNotFoundError:  # drained (moved) or forgotten meanwhile
+        return
+    yield from map(_records_and_notes, payloads)
+
+
+def lane_appends(lane: Path) -> Iterator[tuple[list[bytes], bytes]]:
+    """(records, notes) of each append still kept in ``lane``, whoever owns it (the idempotency
+    store reads a dead worker's lane): its undrained segments, then its drained ones. A segment
+    drained while this reads its undrained ones is found among the drained ones, listed after."""
+    for path in sorted(lane.glob(f"*{SEGMENT_SUFFIX}")):
+        yield from _appends_in(path)
+    for path in sorted((lane / "drained").glob(f"*{SEGMENT_SUFFIX}")):
+        yield from _appends_in(path)
+
+
+WhenWritten = Callable[[BaseException | None], None]
+
+
+def _settle(group: list[tuple[bytes, asyncio.Future[None], WhenWritten | None]], error: BaseException | None) -> None:
+    for _, future, when_written in group:
+        if when_written is not None:  # even when its request was cancelled: the frame was written (or not)
+            try:
+                when_written(error)
+            except Exception as exc:  # noqa: BLE001 - one caller's callback must not fail the others
+                log.error("spool_when_written_failed", error=str(exc))
         if future.done():  # its request was cancelled (client gone)
             continue
         try:
@@ -171,7 +197,7 @@ class Spool:
         self._undrained_bytes = 0
         self._drained: deque[tuple[float, Path, int]] = deque()  # (drained at, path, size), oldest first
         self._drained_bytes = 0
-        self._queued: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._queued: list[tuple[bytes, asyncio.Future[None], WhenWritten | None]] = []
         self._queued_bytes = 0
         self._writing = False
         self._wakeup: asyncio.Event | None = None
@@ -226,15 +252,11 @@ class Spool:
 
     def recent_appends(self) -> Iterator[tuple[list[bytes], bytes]]:
         """(records, notes) of each append in retained drained segments, then undrained ones, oldest
-        first (the idempotency map's rebuild); notes are b"" when the append had none."""
+        first; notes are b"" when the append had none."""
         assert self.lane is not None
         paths = sorted((self.lane / "drained").glob(f"*{SEGMENT_SUFFIX}")) + [s.path for s in self._sealed]
         for path in paths:
-            try:
-                payloads = read_frames(path.read_bytes())[0]
-            except FileNotFoundError:
-                continue
-            yield from map(_records_and_notes, payloads)
+            yield from _appends_in(path)
 
     # --- appending (event loop side) -----------------------------------------------------------
 
@@ -242,21 +264,28 @@ class Spool:
     def undrained_bytes(self) -> int:
         return self._undrained_bytes + self._queued_bytes
 
-    async def append(self, records: list[bytes], notes: bytes = b"") -> None:
+    async def append(self, records: list[bytes], notes: bytes = b"", when_written: WhenWritten | None = None) -> None:
         """Return once every record (a JSON row: no newlines) and the notes (JSON) are fsynced;
-        raises SpoolFull (nothing written) or the write's OSError."""
+        raises SpoolFull (nothing written) or the write's OSError. ``when_written`` is called once
+        in any case, even if the caller is cancelled meanwhile: with None once the records are on
+        disk, or with the error when they are not."""
         if not records:
+            if when_written is not None:
+                when_written(None)
             return
         payload = records[0] if len(records) == 1 else b"\n".join(records)
         framed = frame(payload + _NOTES + notes if notes else payload)
         if self.undrained_bytes + len(framed) > self.max_bytes:
-            raise SpoolFull(self.retry_after_seconds)
+            full = SpoolFull(self.retry_after_seconds)
+            if when_written is not None:
+                when_written(full)
+            raise full
         loop = asyncio.get_running_loop()
         if self._committer is None or self._committer.done() or self._committer.get_loop() is not loop:
             self._wakeup = asyncio.Event()
             self._committer = loop.create_task(self._commit_forever(), name="spool-commit")
         future: asyncio.Future[None] = loop.create_future()
-        self._queued.append((framed, future))
+        self._queued.append((framed, future, when_written))
         self._queued_bytes += len(framed)
         assert self._wakeup is not None
         self._wakeup.set()
@@ -276,7 +305,7 @@ class Spool:
         group, self._queued = self._queued, []
         if not group:
             return
-        data = b"".join(frames for frames, _ in group)
+        data = b"".join(frames for frames, _, _ in group)
         self._writing = True
         try:
             await asyncio.to_thread(self._write, data)

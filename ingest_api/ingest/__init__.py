@@ -9,13 +9,15 @@ into ClickHouse exactly once, normally within a second.
   cached for ``CACHE_SECONDS`` so the hot path does not touch the control-plane DB.
 * Idempotency: each operation has an ``idempotency_key`` (body field, or the ``Idempotency-Key``
   header; generated when absent, and then retries are not recognised). A retry with the same key
-  gets the first answer again and writes nothing (``ingest_api.spool_replay``); the same key with a
-  different request is a 409. A create's signal id is uuid5(project, key), so a retry that reaches
-  another replica still names the same signal.
+  gets the first answer again and writes nothing, whichever worker of the machine takes it; the
+  same key with a different request is a 409 (``once``, on ``ingest_api.idempotency``). A create's
+  signal id is uuid5(project, key), so a retry that reaches another machine still names the same signal.
 * Edits and revokes carry the edit token returned by create (``ingest_api.privacy.EditTokens``);
-  after the content set's edit window they get 409 ``signal_final`` with ``closed_at``.
-* Limits: body size (413), per-visitor and per-project rate (429 + Retry-After), spool budget
-  (503 + Retry-After). Crawlers are stored with ``is_bot = true`` (see ``ingest_api.bots``).
+  after the content set's edit window they get 409 ``signal_final`` with ``closed_at``. A revoke is
+  final: a later edit or revoke gets 409 ``signal_revoked``.
+* Limits: body size (413), per-visitor and per-project rate (429 + Retry-After; a batch costs its
+  operations, and one over the project's burst is a 413), spool budget (503 + Retry-After).
+  Crawlers are stored with ``is_bot = true`` (see ``ingest_api.bots``).
 
 Modules, one job each:
 

@@ -16,7 +16,6 @@ from ingest_api.ingest.once import store_once
 from ingest_api.ingest.operations import CREATE, fingerprint_of, prepare_plain_create
 from ingest_api.ingest.plain import plain_create_rules
 from ingest_api.ingest.refusals import Refusal
-from ingest_api.ingest.service import take_project
 from ingest_api.ingest.state import ingest_of
 from ingest_api.signal_schemas import IDEMPOTENCY_HEADER
 
@@ -85,7 +84,6 @@ async def create_signal_asgi(scope: Any, receive: Any, send: Any) -> None:
             response = await single(Request(scope, receive, send), "create", data=data, caller=caller)
             await response(scope, receive, send)
             return
-        take_project(caller)
         key = data.get("idempotency_key") or checked_idempotency_header(_latin1(found[_IDEMPOTENCY])) or uuid.uuid4().hex
         fingerprint = fingerprint_of(CREATE, "", data)
         status, answer, headers = await store_once(

@@ -12,7 +12,7 @@ from ingest_api.ingest.batch import batch_operations, run_batch
 from ingest_api.ingest.bodies import checked_signal_id, json_object, read_body
 from ingest_api.ingest.caller import Caller, caller_of_request
 from ingest_api.ingest.refusals import Refusal
-from ingest_api.ingest.service import submit, take_project
+from ingest_api.ingest.service import submit
 from ingest_api.signal_schemas import EDIT_TOKEN_HEADER, IDEMPOTENCY_HEADER
 
 
@@ -65,7 +65,6 @@ async def batch(request: Request) -> Response:
         caller = await caller_of_request(request)
         body = await read_body(request, caller.ingest.settings.ingest_max_body_bytes)
         operations = batch_operations(json_object(body))
-        take_project(caller, len(operations))
         results = await run_batch(caller, operations)
     except Refusal as refusal:
         return refused(refusal)

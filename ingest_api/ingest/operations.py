@@ -22,6 +22,7 @@ class Prepared(NamedTuple):
     status: int
     body: bytes  # the answer's JSON, encoded once for the response, the spool notes and the replay map
     record: bytes
+    revoked_until_ms: int = 0  # a revoke: the end of its signal's edit window (it stays revoked until then)
 
 
 _NOT_FINGERPRINTED = frozenset({"op", "signal_id", "idempotency_key"})
@@ -192,10 +193,11 @@ def prepare_revoke(caller: Caller, key: str, signal_id: str, request: RevokeSign
     occurred_at = caller.occurred(request.occurred_at)
     caller.take_visitor(grant.visitor_id)
     body = {"signal_id": signal_id, "revoked": True}
-    return _record(
+    prepared = _record(
         caller, key, 200, body,
         content_set=grant.content_set, content_key=grant.content_key, signal_id=signal_id,
         operation=REVOKE, signal_type=grant.signal_type, visitor_id=grant.visitor_id,
         occurred_at=occurred_at,
     )  # fmt: skip
+    return prepared._replace(revoked_until_ms=grant.editable_until_ms)
 

@@ -20,16 +20,9 @@ from ingest_api.ingest.bodies import checked_idempotency_header, parse
 from ingest_api.ingest.caller import Caller
 from ingest_api.ingest.once import store_once
 from ingest_api.ingest.operations import Prepared, fingerprint_of, prepare, prepare_create
-from ingest_api.ingest.refusals import rate_limited
 from ingest_api.signal_schemas import CreateSignal, EditSignal, RevokeSignal
 
 BODY_MODELS: dict[str, type[BaseModel]] = {"create": CreateSignal, "edit": EditSignal, "revoke": RevokeSignal}
-
-
-def take_project(caller: Caller, operations: int = 1) -> None:
-    wait = caller.ingest.limits.take_project(caller.project_id, operations)
-    if wait:
-        raise rate_limited(wait, "project")
 
 
 async def submit(caller: Caller, kind: str, data: dict[str, Any], signal_id: str = "",
@@ -37,7 +30,6 @@ async def submit(caller: Caller, kind: str, data: dict[str, Any], signal_id: str
     """Store one operation (``kind``: create, edit or revoke; ``signal_id`` for edit and revoke) once:
     (status, JSON body, extra headers). The body's ``idempotency_key`` wins over ``idempotency_header``."""
     parsed = parse(BODY_MODELS[kind], data)
-    take_project(caller)
     key = parsed.idempotency_key or checked_idempotency_header(idempotency_header) or uuid.uuid4().hex
     fingerprint = fingerprint_of(kind, signal_id, data)
 
@@ -46,4 +38,4 @@ async def submit(caller: Caller, kind: str, data: dict[str, Any], signal_id: str
             return prepare_create(caller, key, parsed, rules)  # the common case, without a coroutine
         return prepare(caller, kind, key, signal_id, parsed)
 
-    return await store_once(caller, key, fingerprint, prepare_parsed)
+    return await store_once(caller, key, fingerprint, prepare_parsed, signal_id or None)

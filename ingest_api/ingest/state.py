@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import structlog
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -18,14 +17,12 @@ from feelback.settings import Settings
 from ingest_api.cache import LoadingCache
 from ingest_api.dependencies import load_rules_or_refusal, require_public_key
 from ingest_api.errors import ApiError
+from ingest_api.idempotency import IdempotencyStore, owner_of
 from ingest_api.ingest.refusals import Refusal
 from ingest_api.privacy import DailySalts, EditTokens, load_or_create_secret
 from ingest_api.ratelimit import IngestLimits
 from ingest_api.spool import Spool
-from ingest_api.spool_replay import RecentOperations
 from ingest_api.writer import Drainer
-
-log = structlog.get_logger(__name__)
 
 CACHE_SECONDS = 5.0
 
@@ -46,7 +43,7 @@ class SignalIngest:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.spool = Spool(home / "spool", settings.spool_max_bytes)
-        self.recent = RecentOperations()
+        self.operations: IdempotencyStore | None = None  # shared with the other workers; opened by start
         self.limits = IngestLimits(settings.rate_limit_visitor_per_minute, settings.rate_limit_project_per_second)
         self.salts = DailySalts(home / "ingest" / "salts")
         secret = settings.ingest_secret.encode() or load_or_create_secret(home / "ingest" / "secret")
@@ -62,14 +59,17 @@ class SignalIngest:
 
     def start(self) -> None:
         self.spool.open()
-        remembered = self.recent.rebuild(self.spool.recent_appends())
-        if remembered:
-            log.info("ingest_idempotency_keys_recovered", keys=remembered)
+        assert self.spool.lane is not None
+        self.operations = IdempotencyStore(
+            self.settings.home / "ingest" / "idempotency", self.spool.root, owner_of(self.spool.lane.name)
+        ).open()
         self.drainer.start()
 
     async def stop(self) -> None:
         await self.spool.flush()
         await run_in_threadpool(self.drainer.stop)
+        if self.operations is not None:
+            self.operations.close()
         self.spool.close()
 
     def cached_project(self, header_key: str | None) -> ProjectAccess | None:

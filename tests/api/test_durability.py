@@ -236,8 +236,9 @@ def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
     reopened.close()
 
 
-def test_the_replay_map_is_rebuilt_from_notes_and_from_rows_spooled_before_notes(tmp_path):
-    from ingest_api.spool_replay import Answer, RecentOperations, replay_notes
+def test_the_answers_are_read_back_from_notes_and_from_rows_spooled_before_notes(tmp_path):
+    from ingest_api.spool import lane_appends
+    from ingest_api.spool_replay import Answer, noted, replay_notes
 
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
     body = b'{"signal_id":"s-new","edit_token":null}'
@@ -247,15 +248,17 @@ def test_the_replay_map_is_rebuilt_from_notes_and_from_rows_spooled_before_notes
     async def append() -> None:
         await spool.append([_row("old")])
         await spool.append([new_row], notes=replay_notes("drainer-test", [("new", Answer(201, body, "fp-new"))]))
+        await spool.append([new_row], notes=replay_notes("drainer-test", [("gone", Answer(200, b"{}", "fp"))], [("gone", "s-1", 99)]))
 
     asyncio.run(append())
     spool.close()
     reopened = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
-    recent = RecentOperations()
-    assert recent.rebuild(reopened.recent_appends()) == 2
-    assert recent.get("drainer-test", "old") == (201, b"{}", "")
-    assert recent.get("drainer-test", "new") == (201, body, "fp-new")
-    assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(reopened.sealed_segments()[0])] == ["old", "new"]
+    assert list(noted(lane_appends(reopened.lane))) == [
+        ("drainer-test", [("old", (201, b"{}", ""))], []),
+        ("drainer-test", [("new", (201, body, "fp-new"))], []),
+        ("drainer-test", [("gone", (200, b"{}", "fp"))], [("gone", "s-1", 99)]),
+    ]
+    assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(reopened.sealed_segments()[0])] == ["old", "new", "new"]
     reopened.close()
 
 
