@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from feelback.cli_project import project_app
+from feelback.cli_user import user_app
 from feelback.log import configure_logging
 from feelback.settings import Settings, SettingsError, load_settings
 
 progress = Console(stderr=True)
 app = typer.Typer(help="Feelback: feedback signals on ClickHouse.", no_args_is_help=True, add_completion=False)
 app.add_typer(project_app, name="project")
+app.add_typer(user_app, name="user")
 
 
 def settings_or_exit() -> Settings:

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
     backup_url: str = ""
     backup_full_every_days: int = 7
 
+    # Accounts and sessions (ingest_api.auth). public_url: the API as browsers reach it (links in
+    # account mails, cookie Secure flag); empty: http://<api_host>:<api_port>. panel_origins: other
+    # origins (comma-separated) allowed to send cookie-authenticated writes besides the API's own.
+    public_url: str = ""
+    panel_origins: str = ""
+    session_idle_seconds: int = 3 * 24 * 3600
+    session_max_seconds: int = 30 * 24 * 3600
+    # Signs account links; empty: 32 random bytes made once under <home>/secrets/auth.
+    auth_secret: str = ""
+
     @field_validator("clickhouse_url")
     @classmethod
     def _check_clickhouse_url(cls, value: str) -> str:
@@ -189,6 +199,10 @@ class Settings(BaseSettings):
     @property
     def outbox_url(self) -> str:
         return self.smtp_url or f"file://{(self.home / 'outbox').resolve().as_posix()}"
+
+    @property
+    def api_base_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def exports_location(self) -> str:

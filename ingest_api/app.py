@@ -18,9 +18,12 @@ from fastapi import FastAPI
 
 from feelback.control_plane.db import get_sessionmaker
 from feelback.settings import Settings, get_settings
+from ingest_api.auth.limits import AccountLimits
+from ingest_api.auth.mails import AccountMail
+from ingest_api.auth.permissions import check_guarded_routes
 from ingest_api.cors import install_cors
 from ingest_api.errors import install_error_handlers
-from ingest_api.routers import management
+from ingest_api.routers import accounts, management, organizations
 
 # Routers written by other parts of the team; included once their module exists.
 OPTIONAL_ROUTERS = ("ingest_api.routers.signals", "ingest_api.routers.stats", "ingest_api.routers.exports")
@@ -64,7 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
 
+    app.state.account_limits = AccountLimits()
+    app.state.account_mail = AccountMail(settings)
     app.include_router(management.router)
+    app.include_router(accounts.router)
+    app.include_router(organizations.router)
+    app.include_router(organizations.invitations)
     for module_name in OPTIONAL_ROUTERS + PANEL_ROUTERS:
         if importlib.util.find_spec(module_name) is not None:
             module = importlib.import_module(module_name)
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.add_middleware(module.IngestFastPath)  # inside CORS, which is added next
             if hasattr(module, "StatsFastPath"):
                 app.add_middleware(module.StatsFastPath)  # inside CORS too
+    check_guarded_routes(app)
     install_cors(app)
 
     @app.get("/healthz", include_in_schema=False)

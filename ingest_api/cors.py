@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PRIVATE_PREFIXES = ("/v1/projects",)
+# Private: management, and the accounts routes a session cookie authenticates (never cross-origin).
+PRIVATE_PREFIXES = ("/v1/projects", "/v1/organizations", "/v1/auth", "/v1/me", "/v1/invitations")
 PUBLIC_PREFIX = "/v1/"
 
 

@@ -67,6 +67,7 @@ class ProjectUpdate(_Body):
 class ProjectOut(_Out):
     id: str
     name: str
+    organization_id: str
     allowed_origins: list[str]
     timezone: str
     retention_days: int

@@ -122,6 +122,7 @@ class Project(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[str] = mapped_column(String(40), ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     retention_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_RETENTION_DAYS)
@@ -262,3 +263,7 @@ class SignalTriage(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (Index(None, "project_id", "state"),)
+
+
+# The accounts tables (users, sessions, organizations, memberships, invitations) share Base.metadata.
+from feelback.control_plane import account_models as _account_models  # noqa: E402,F401

@@ -2,6 +2,8 @@
 
 Contract: ``create_project(session, name, allowed_origins=(), timezone="UTC", retention_days=730)``
 returns ``CreatedProject(project, public_key, secret_key)`` with the plaintext keys (shown once);
+A project without ``organization_id`` gets an organization of its own, owned by ``owner`` (a ``User``)
+or else by the operator account (``users.operator_user``).
 ``issue_key(session, project, kind, name="")`` returns ``(ApiKey, plaintext)``;
 ``find_api_key(session, plaintext)`` returns the stored ``ApiKey`` (revoked or not) or None.
 Bad input raises ``ValueError`` whose message names the value. Callers commit.
@@ -18,7 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feelback.control_plane.keys import KeyKind, generate_key, hash_key, key_kind, verify_key
+from feelback.control_plane.account_models import User
 from feelback.control_plane.models import ApiKey, Project
+from feelback.control_plane.organizations import create_organization
+from feelback.control_plane.users import operator_user
 from feelback.domain import DEFAULT_RETENTION_DAYS, DEFAULT_TIMEZONE, MIN_RETENTION_DAYS, check_single_line, normalize_origin, normalize_timezone
 
 MAX_NAME_LENGTH = 200
@@ -72,10 +77,15 @@ def create_project(
     allowed_origins: Iterable[str] = (),
     timezone: str = DEFAULT_TIMEZONE,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    organization_id: str | None = None,
+    owner: User | None = None,
 ) -> CreatedProject:
+    if organization_id is None:
+        organization_id = create_organization(session, check_name(name), owner or operator_user(session)).id
     project = Project(
         id=new_project_id(check_name(name)),
         name=check_name(name),
+        organization_id=organization_id,
         allowed_origins=normalize_origins(allowed_origins),
         timezone=normalize_timezone(timezone),
         retention_days=check_retention_days(retention_days),

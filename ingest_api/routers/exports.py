@@ -25,14 +25,16 @@ from sqlalchemy import select
 
 from feelback.control_plane.models import ContentSet, ExportFormat, ExportRequest, JobStatus, Project
 from feelback.settings import Settings
-from ingest_api.dependencies import DbSession, get_app_settings, require_project
+from ingest_api.auth.permissions import authorize, current_project
+from ingest_api.dependencies import DbSession, get_app_settings
 from ingest_api.errors import ApiError, forbidden, invalid, not_found
 from ingest_api.privacy import load_or_create_secret
 from ingest_api.schema_types import AwareInstant, RowId, UnixSeconds
 
 router = APIRouter(tags=["exports"])
+project_exports = APIRouter(tags=["exports"], dependencies=[Depends(authorize)])  # included in router at the end
 
-CurrentProject = Annotated[Project, Depends(require_project)]
+CurrentProject = Annotated[Project, Depends(current_project)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 MEDIA_TYPES = {ExportFormat.csv: "text/csv", ExportFormat.jsonl: "application/x-ndjson", ExportFormat.parquet: "application/vnd.apache.parquet"}
 CHUNK_BYTES = 1024 * 1024
@@ -108,7 +110,7 @@ def _load(session, project: Project, export_id: int) -> ExportRequest:
     return export
 
 
-@router.post("/v1/projects/{project_id}/exports", status_code=status.HTTP_202_ACCEPTED)
+@project_exports.post("/v1/projects/{project_id}/exports", status_code=status.HTTP_202_ACCEPTED)
 def request_export(body: ExportCreate, project: CurrentProject, session: DbSession, settings: AppSettings, request: Request) -> ExportOut:
     if body.content_set is not None:
         known = session.scalar(select(ContentSet.id).where(ContentSet.project_id == project.id, ContentSet.key == body.content_set))
@@ -125,13 +127,13 @@ def request_export(body: ExportCreate, project: CurrentProject, session: DbSessi
     return _out(request, settings, export)
 
 
-@router.get("/v1/projects/{project_id}/exports")
+@project_exports.get("/v1/projects/{project_id}/exports")
 def list_exports(project: CurrentProject, session: DbSession, settings: AppSettings, request: Request) -> list[ExportOut]:
     exports = session.scalars(select(ExportRequest).where(ExportRequest.project_id == project.id).order_by(ExportRequest.id.desc()))
     return [_out(request, settings, export) for export in exports]
 
 
-@router.get("/v1/projects/{project_id}/exports/{export_id}")
+@project_exports.get("/v1/projects/{project_id}/exports/{export_id}")
 def get_export(export_id: RowId, project: CurrentProject, session: DbSession, settings: AppSettings, request: Request) -> ExportOut:
     return _out(request, settings, _load(session, project, export_id))
 
@@ -168,3 +170,6 @@ def download_export(
 
     return StreamingResponse(chunks(), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+
+
+router.include_router(project_exports)

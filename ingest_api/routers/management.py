@@ -2,7 +2,9 @@
 
 Project-wide routes (create, list) take the operator's ``FEELBACK_ADMIN_TOKEN``; everything under
 ``/v1/projects/{project_id}`` takes that project's secret key (or the admin token), as
-``Authorization: Bearer ...``. Keys are shown in full only in the response that creates them.
+``Authorization: Bearer ...``, or a signed-in member of the project's organization with the role
+``ingest_api.auth.permissions.ROUTE_ROLES`` names (checked by ``authorize``, run for every route of
+this router). Keys are shown in full only in the response that creates them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from feelback.control_plane.models import ApiKey, ContentSet, Project, RecapSubs
 from feelback.control_plane.projects import create_project, issue_key
 from feelback.domain import SignalType, default_one_per_visitor, parse_type_config
 from ingest_api import signal_queries
-from ingest_api.dependencies import DbSession, get_warehouse, load_content_set, require_admin, require_project
+from ingest_api.auth.permissions import authorize, current_project
+from ingest_api.dependencies import DbSession, get_warehouse, load_content_set
 from ingest_api.errors import ApiError, conflict, invalid, not_found, validation_message
 from ingest_api.management_schemas import (
     ApiKeyCreate,
@@ -46,10 +49,10 @@ from ingest_api.management_schemas import (
 )
 from ingest_api.schema_types import Instant, RowId
 
-router = APIRouter(prefix="/v1/projects", tags=["management"])
+router = APIRouter(prefix="/v1/projects", tags=["management"], dependencies=[Depends(authorize)])
 T = TypeVar("T")
 
-CurrentProject = Annotated[Project, Depends(require_project)]
+CurrentProject = Annotated[Project, Depends(current_project)]
 
 
 class WarehouseReads:
@@ -75,7 +78,7 @@ Warehouse = Annotated[WarehouseReads, Depends(WarehouseReads)]
 # --- projects ---------------------------------------------------------------------------------
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_admin)])
+@router.post("", status_code=status.HTTP_201_CREATED)
 def create(body: ProjectCreate, session: DbSession) -> ProjectCreated:
     created = create_project(session, body.name, body.allowed_origins, body.timezone, body.retention_days)
     session.commit()
@@ -84,7 +87,7 @@ def create(body: ProjectCreate, session: DbSession) -> ProjectCreated:
     )
 
 
-@router.get("", dependencies=[Depends(require_admin)])
+@router.get("")
 def list_projects(session: DbSession) -> list[ProjectOut]:
     projects = session.scalars(select(Project).order_by(Project.created_at, Project.id))
     return [ProjectOut.model_validate(project) for project in projects]

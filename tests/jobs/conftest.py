@@ -12,47 +12,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
 
 from feelback.control_plane.db import dispose_engines, session_scope, upgrade_control_plane
 from feelback.control_plane.models import ContentSet, RecapSubscription
 from feelback.control_plane.projects import create_project
 from feelback.settings import Settings, get_settings
-from warehouse.local_server.process import free_port
-
-
-@dataclass
-class RecordingHandler:
-    """Keeps every accepted message; ``refuse`` maps a recipient to the SMTP reply its RCPT gets."""
-
-    messages: list[Envelope] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.messages.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def to(self, recipient: str) -> list[Envelope]:
-        return [message for message in self.messages if recipient in message.rcpt_tos]
+from tests.fixtures.smtp import RecordingHandler, smtp_controller
 
 
 @pytest.fixture(scope="package")
 def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+    with smtp_controller() as (controller, handler):
+        yield controller, handler
 
 
 @pytest.fixture(scope="package")

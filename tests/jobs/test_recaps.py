@@ -190,7 +190,7 @@ def test_schedule_asks_when_monday_morning_comes_in_the_projects_time_zone(jobs_
 
 
 def test_the_default_outbox_keeps_one_file_per_message(tmp_path):
-    from pipelines.defs.recaps.mail import open_mailer
+    from feelback.mail import open_mailer
 
     message = EmailMessage()
     message["Message-ID"] = "<recap.weekly.2024-03-04.p1.abc@feelback.test>"

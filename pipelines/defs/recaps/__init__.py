@@ -2,7 +2,7 @@
 
 Modules, in the order a recap is made: ``periods`` (which week or month, in the project's time zone),
 ``queries`` (its numbers from the dbt marts) into ``report`` (plain data), ``chart`` (the PNG),
-``render`` (HTML + text e-mail), ``ledger`` (the once-per-recipient claim), ``mail`` (SMTP or outbox),
+``render`` (HTML + text e-mail), ``ledger`` (the once-per-recipient claim), ``feelback.mail`` (SMTP or outbox),
 ``deliver`` (all of it for one period), ``assets`` (Dagster assets, jobs, schedules).
 """
 

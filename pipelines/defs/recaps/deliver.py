@@ -19,7 +19,7 @@ from feelback.control_plane.models import DeliveryStatus, Project, RecapDelivery
 from feelback.settings import Settings
 from pipelines.defs.recaps import ledger
 from pipelines.defs.recaps.chart import period_chart_png
-from pipelines.defs.recaps.mail import DeliveryError, Mailer, open_mailer
+from feelback.mail import DeliveryError, Mailer, open_mailer
 from pipelines.defs.recaps.periods import Period, last_complete_period
 from pipelines.defs.recaps.queries import build_report
 from pipelines.defs.recaps.render import build_message

@@ -3,19 +3,29 @@
 ``open_mailer(url)`` gives a ``Mailer`` whose ``send(message, recipient)`` delivers one message to one
 recipient or raises ``DeliveryError`` telling whether trying again later could help (SMTP 4xx and lost
 connections) or not (5xx). ``smtp://`` upgrades with STARTTLS when the relay offers it.
+Used by the recap pipelines and by the API's account mails, which go through ``BackgroundMailer``
+(``submit(message, recipient)`` returns at once; a daemon thread delivers in order, so no answer waits
+for, or reveals by its timing, a delivery). ``plain_message(sender, recipient, subject, text)`` builds one.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import re
 import smtplib
 import ssl
+import threading
 from contextlib import contextmanager
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Iterator, Protocol
 from urllib.parse import unquote, urlsplit
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -123,3 +133,48 @@ def open_mailer(url: str) -> Iterator[Mailer]:
         yield mailer
     finally:
         mailer.close()
+
+
+def plain_message(sender: str, recipient: str, subject: str, text: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or "feelback.localhost")
+    message.set_content(text)
+    return message
+
+
+class BackgroundMailer:
+    """Delivers submitted messages one by one from a daemon thread, started on first use."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._queue: queue.Queue[tuple[EmailMessage, str]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, message: EmailMessage, recipient: str) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="feelback-mail", daemon=True)
+                self._thread.start()
+        self._queue.put((message, recipient))
+
+    def wait(self) -> None:
+        """Until every submitted message was handed to the relay (or failed); for tests and shutdown."""
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            message, recipient = self._queue.get()
+            try:
+                with open_mailer(self.url) as mailer:
+                    mailer.send(message, recipient)
+            except (DeliveryError, OSError, ValueError) as exc:
+                # The address is personal data: log only its domain.
+                reason = exc.reason if isinstance(exc, DeliveryError) else str(exc)
+                log.warning("account mail not delivered", domain=recipient.rsplit("@", 1)[-1], reason=reason, subject=message["Subject"])
+            finally:
+                self._queue.task_done()
