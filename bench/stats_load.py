@@ -565,13 +565,18 @@ def register_project(database_url: str, project_id: str, sets: dict[str, tuple[s
     from feelback.control_plane.db import session_scope, upgrade_control_plane
     from feelback.control_plane.keys import KeyKind
     from feelback.control_plane.models import ContentSet, Project
+    from feelback.control_plane.organizations import create_organization
     from feelback.control_plane.projects import issue_key
+    from feelback.control_plane.users import operator_user
     from feelback.settings import Settings
 
     settings = Settings(database_url=database_url)
     upgrade_control_plane(settings)
     with session_scope(settings) as session:
-        project = session.get(Project, project_id) or Project(id=project_id, name=project_id, timezone=timezone, allowed_origins=[])
+        project = session.get(Project, project_id) or Project(
+            id=project_id, name=project_id, timezone=timezone, allowed_origins=[],
+            organization_id=create_organization(session, project_id, operator_user(session)).id,
+        )  # fmt: skip
         session.add(project)
         session.flush()
         known = {content_set.key for content_set in project.content_sets}
