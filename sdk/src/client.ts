@@ -29,6 +29,7 @@ export interface Options {
 
 const MAX_BATCH = 100;
 const MAX_DELAY = 300_000;
+const KEEPALIVE_LIMIT = 60_000; // browsers refuse keepalive bodies over 64 KiB in flight
 
 /** Delay before retry number `attempt` (1, 2, ...): exponential with jitter, or Retry-After when given. */
 export function backoff(attempt: number, retryAfter: string | null | undefined, random = Math.random): number {
@@ -154,9 +155,10 @@ export class Client {
     return this.store.load().q.length;
   }
 
-  /** Send what is queued now (`keepalive` when the page is going away), unless a retry is scheduled. */
-  async flush(keepalive = false): Promise<void> {
-    if (this.busy || (!keepalive && this.now() < this.waitUntil)) return;
+  /** Send what is queued now, unless a retry is scheduled. With `keepalive` (when the body allows), a
+   * request survives the page going away, e.g. a click right before following a link. */
+  async flush(): Promise<void> {
+    if (this.busy || this.now() < this.waitUntil) return;
     const ops = this.store.tx((state) => {
       const picked = ready(state);
       picked.forEach((op) => (op.sent = 1));
@@ -167,11 +169,12 @@ export class Client {
     let retryAfter: string | null = null;
     let failed = true;
     try {
+      const body = JSON.stringify({ operations: ops.map((one) => one.body) });
       const response = await this.fetch(this.options.endpoint + "/v1/batch", {
         method: "POST",
         headers: { "content-type": "application/json", "x-feelback-key": this.options.key },
-        body: JSON.stringify({ operations: ops.map((one) => one.body) }),
-        keepalive,
+        body,
+        keepalive: body.length < KEEPALIVE_LIMIT,
       });
       retryAfter = response.headers.get("retry-after");
       if (response.ok) {

@@ -4,9 +4,11 @@ import signal
 
 import pytest
 
+from feelback.control_plane.db import session_scope
+from feelback.control_plane.models import ContentSet
 from feelback.demo import ensure_demo
 from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings
-from tests.sdk.support import PageServer, SdkStack, ensure_built
+from tests.sdk.support import QUICK_SET, PageServer, SdkStack, ensure_built
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +21,8 @@ def sdk_stack(tmp_path_factory, clickhouse_server, sdk_built) -> SdkStack:
     """The API process serving the built SDK, with the demo project; a page server on another origin."""
     settings = ingest_settings(tmp_path_factory.mktemp("sdk-home"))
     demo = ensure_demo(settings)
+    with session_scope(settings) as session:  # a set whose edit window closes at once
+        session.add(ContentSet(project_id=demo.project_id, key=QUICK_SET, signal_type="yesno", edit_window_seconds=1))
     api = ApiProcess(settings, clickhouse_server.url).start()
     pages = PageServer()
     yield SdkStack(api.url, demo, pages)

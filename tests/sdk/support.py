@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 SDK = REPO / "sdk"
 DIST = SDK / "dist" / "v1"
 AXE = SDK / "node_modules" / "axe-core" / "axe.min.js"
+QUICK_SET = "sdk-quick"  # yes/no, edit window of 1 s
 WIDGETS = {
     "yesno": "demo-yesno",
     "updown": "demo-updown",

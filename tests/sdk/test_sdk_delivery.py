@@ -118,3 +118,18 @@ def test_the_demo_page_says_how_to_make_the_demo_when_there_is_none(tmp_path, sd
     with TestClient(create_app(ingest_settings(tmp_path / "empty"))) as client:
         page = client.get("/demo/")
     assert page.status_code == 404 and "feelback demo" in page.text
+
+
+def test_feelback_demo_command_is_idempotent_and_prints_the_url(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.sdk.support import REPO
+
+    env = {**os.environ, "FEELBACK_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
+    env.pop("FEELBACK_DATABASE_URL", None)
+    runs = [subprocess.run([sys.executable, "-m", "feelback", "demo"], capture_output=True, text=True, env=env, cwd=REPO) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout, "the second run keeps the same demo project"
+    assert runs[0].stdout.startswith("demo: project feelback-demo-") and "http://127.0.0.1:8000/demo/" in runs[0].stdout

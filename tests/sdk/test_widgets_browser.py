@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.api.ingest_support import wait_for_rows
-from tests.sdk.support import WIDGETS
+from tests.sdk.support import QUICK_SET, WIDGETS
 
 
 def content_key() -> str:
@@ -184,4 +184,35 @@ def test_a_429_waits_for_retry_after(sdk_stack, page):
     wait_events(page, [("feelback-like", "sent")], timeout=20_000)
     assert len(attempts) == 2
     assert attempts[1] - attempts[0] >= 1.9, f"retried after {attempts[1] - attempts[0]:.2f} s, before Retry-After"
+    assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
+
+
+def test_after_the_edit_window_the_choice_shows_but_cannot_change(sdk_stack, page):
+    content = content_key()
+    body = f'<feelback-yesno set="{QUICK_SET}" content="{content}"></feelback-yesno>'
+    open_page(sdk_stack, page, body)
+    record_events(page)
+    yes = widget(page, "feelback-yesno").get_by_role("button", name="Yes")
+    yes.click()
+    wait_events(page, [("feelback-yesno", "sent")])
+    assert yes.is_enabled(), "open while the window is"
+    page.wait_for_timeout(1200)
+    page.reload()
+    page.wait_for_selector("feelback-yesno[ready]", state="attached")
+    assert yes.get_attribute("aria-pressed") == "true"
+    assert yes.is_disabled() and widget(page, "feelback-yesno").get_by_role("button", name="No").is_disabled()
+
+
+def test_the_es_module_build_works_in_a_page(sdk_stack, page):
+    content = content_key()
+    module = (
+        f'<script type="module">import {{ configure }} from "{sdk_stack.api}/sdk/v1/feelback.mjs";'
+        f'configure({{ key: "{sdk_stack.demo.public_key}", endpoint: "{sdk_stack.api}" }});</script>'
+    )
+    html = f'<!doctype html><html lang="en"><head><title>ESM</title>{module}</head><body><feelback-like set="demo-like" content="{content}"></feelback-like></body></html>'
+    page.goto(sdk_stack.pages.add(f"/esm-{uuid.uuid4().hex[:6]}.html", html))
+    page.wait_for_selector("feelback-like[ready]", state="attached")
+    record_events(page)
+    widget(page, "feelback-like").get_by_role("button", name="Like").click()
+    wait_events(page, [("feelback-like", "sent")])
     assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
