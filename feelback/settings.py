@@ -5,13 +5,15 @@ Defaults run the embedded stack with all state under ``.feelback/`` in the worki
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "FEELBACK_"
 
@@ -123,6 +125,9 @@ class Settings(BaseSettings):
     spool_drain_interval_ms: int = 250
     ingest_max_body_bytes: int = 1024 * 1024
     rate_limit_visitor_per_minute: int = 120
+    # Proxies in front of the API whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated.
+    # None by default: the client is the connection's peer whatever headers it sends.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     rate_limit_project_per_second: int = 1000
     # Scheduled jobs (pipelines/defs): recap sender, where exports and backups go, how long links live.
     mail_from: str = "Feelback <recaps@feelback.localhost>"
@@ -171,6 +176,22 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("port is not a number in range 1-65535") from None
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or a network like 10.0.0.0/8") from None
+        return networks
 
     @field_validator("api_port", "dagster_port")
     @classmethod

@@ -47,8 +47,11 @@ def _answers(url: str) -> bool:
 def api_command(settings: Settings, host: str, port: int) -> list[str]:
     """The API server as ``feelback up`` runs it: uvicorn with ``settings.api_workers`` processes, each
     on a listening socket of its own (``ingest_api.server``)."""
-    return [sys.executable, "-m", "ingest_api.server", "ingest_api.app:create_app", "--factory", "--host", host,
-            "--port", str(port), "--workers", str(settings.api_workers), "--log-level", settings.log_level]  # fmt: skip
+    command = [sys.executable, "-m", "ingest_api.server", "ingest_api.app:create_app", "--factory", "--host", host,
+               "--port", str(port), "--workers", str(settings.api_workers), "--log-level", settings.log_level]  # fmt: skip
+    if settings.trusted_proxies:
+        command += ["--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
+    return command
 
 
 def parts_of(settings: Settings) -> list[Part]:

@@ -13,6 +13,7 @@ project's burst could never pass, and is refused (413) rather than asked to retr
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -73,5 +74,21 @@ class IngestLimits:
         self.project_rate = float(project_per_second)
         self.project_burst = float(max(1, project_per_second))
 
-    def take_visitor(self, project_id: str, visitor_id: str) -> float:
-        return self.visitors.take(f"{project_id}\x00{visitor_id}")
+    def take_visitor(self, project_id: str, network: str) -> float:
+        """A visitor is limited by its network address (``network_of``), never by what it says of
+        itself (anonymous id, user agent): those it could change on every request."""
+        return self.visitors.take(f"{project_id}\x00{network}")
+
+
+def network_of(address: str) -> str:
+    """The rate-limit key of a client address: an IPv4 address, or the /64 of an IPv6 one (one host
+    commonly holds a whole /64 and could rotate through it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False).network_address)
+    return str(ip)

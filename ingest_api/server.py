@@ -13,17 +13,25 @@ worker that dies leaves its connections queued for the replacement uvicorn's sup
 that same socket, never refused.
 
     python -m ingest_api.server ingest_api.app:create_app --factory --host 127.0.0.1 --port 8000 --workers 2
+
+Client addresses: ``X-Forwarded-For`` is believed only from ``--forwarded-allow-ips`` (the trusted
+proxies, ``FEELBACK_TRUSTED_PROXIES``), none by default, where uvicorn alone trusts loopback: behind a
+local proxy every client could otherwise name its own address. Logs never hold a raw IP
+(``feelback.log.NoRawIps`` on every handler, uvicorn's access log included).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import socket
 import sys
 
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from feelback.log import NO_RAW_IPS_FILTER, configure_logging
 
 BACKLOG = 2048  # uvicorn's default
 
@@ -92,10 +100,29 @@ class WorkerPerSocket(Multiprocess):
             self.processes[slot] = self._spawn(slot)
 
 
-def serve(app: str, *, host: str, port: int, workers: int = 1, factory: bool = False, log_level: str = "warning") -> int:
+def log_config(log_level: str) -> dict:
+    """uvicorn's logging configuration, every handler behind ``NoRawIps``, and the root logger (the
+    libraries' records) on uvicorn's handler at the same level."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"no_raw_ips": NO_RAW_IPS_FILTER}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["no_raw_ips"]
+    config["root"] = {"handlers": ["default"], "level": log_level.upper()}
+    return config
+
+
+def serve(
+    app: str, *, host: str, port: int, workers: int = 1, factory: bool = False, log_level: str = "warning",
+    forwarded_allow_ips: str = "",
+) -> int:  # fmt: skip
     """Serve ``app`` (an import string) as ``uvicorn`` would, with a socket per worker when ``workers``
-    > 1; returns the exit code (uvicorn's STARTUP_FAILURE when the app could not start)."""
-    config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=factory, log_level=log_level)
+    > 1; returns the exit code (uvicorn's STARTUP_FAILURE when the app could not start). Proxy
+    headers are read only from ``forwarded_allow_ips`` (comma-separated IPs or CIDRs; none when empty)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, workers=workers, factory=factory, log_level=log_level,
+        log_config=log_config(log_level), proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips,
+    )  # fmt: skip
     if config.workers == 1:  # the process serves itself, as ``uvicorn`` does with one worker
         server = uvicorn.Server(config)
         try:
@@ -121,13 +148,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--forwarded-allow-ips", default="",
+        help="proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; default none",
+    )  # fmt: skip
     parser.add_argument("--app-dir", default="", help="a folder to import the app from (put first on sys.path)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be 1 or more (got {args.workers})")
     if args.app_dir:
         sys.path.insert(0, args.app_dir)
-    return serve(args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory, log_level=args.log_level)
+    configure_logging(args.log_level)  # structlog's level and IP scrubbing (this process; uvicorn's workers are spawned)
+    return serve(
+        args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory,
+        log_level=args.log_level, forwarded_allow_ips=args.forwarded_allow_ips,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ingest_api.errors import ApiError
 from ingest_api.ingest.refusals import Refusal, rate_limited
 from ingest_api.ingest.state import ProjectAccess, SignalIngest, ingest_of
 from ingest_api.privacy import visitor_hash
+from ingest_api.ratelimit import network_of
 
 MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
 MAX_CLIENT_DELAY = dt.timedelta(days=30)
@@ -110,8 +111,13 @@ class Caller:
             raise Refusal(422, "invalid_request", f"occurred_at: must be within the last 30 days (got {iso(occurred_at)})")
         return ch_time(occurred_at)
 
-    def take_visitor(self, visitor_id: str) -> None:
-        wait = self.ingest.limits.take_visitor(self.project_id, visitor_id)
+    @cached_property
+    def network(self) -> str:
+        return network_of(self.ip)
+
+    def take_visitor(self) -> None:
+        """The visitor limit, keyed on the caller's network address (the same for a whole batch)."""
+        wait = self.ingest.limits.take_visitor(self.project_id, self.network)
         if wait:
             raise rate_limited(wait, "visitor")
 

@@ -10,7 +10,7 @@ import orjson
 
 from feelback.domain import ContentSetRules, NormalizedSignal, Operation, SignalType, SignalValueError, normalize_signal
 from ingest_api.ingest.caller import Caller, iso_ms, uuid5
-from ingest_api.ingest.refusals import Refusal, invalid, rate_limited
+from ingest_api.ingest.refusals import Refusal, invalid
 from ingest_api.privacy import EditGrant, EditTokenError
 from ingest_api.signal_schemas import CreateSignal, EditSignal, RevokeSignal, SignalValue
 
@@ -132,9 +132,7 @@ def _created(caller: Caller, key: str, rules: ContentSetRules, values: dict[str,
              content_key: str, anonymous_id: str | None, occurred_at: str) -> Prepared:  # fmt: skip
     project_id = caller.project_id
     visitor_id = anonymous_id or caller.hashed_visitor
-    wait = caller.ingest.limits.take_visitor(project_id, visitor_id)
-    if wait:
-        raise rate_limited(wait, "visitor")
+    caller.take_visitor()
     signal_id = uuid5(caller.signal_prefix, key)
     window_ms = rules.edit_window_seconds * 1000
     until_ms = caller.received_ms + window_ms
@@ -179,7 +177,7 @@ def prepare_edit(caller: Caller, key: str, signal_id: str, request: EditSignal,
         )  # fmt: skip
     values = _normalized(rules, request)
     occurred_at = caller.occurred(request.occurred_at)
-    caller.take_visitor(grant.visitor_id)
+    caller.take_visitor()
     body = {"signal_id": signal_id, "editable_until": iso_ms(grant.editable_until_ms)}
     return _record(
         caller, key, 200, body,
@@ -191,7 +189,7 @@ def prepare_edit(caller: Caller, key: str, signal_id: str, request: EditSignal,
 def prepare_revoke(caller: Caller, key: str, signal_id: str, request: RevokeSignal) -> Prepared:
     grant = grant_of(caller, signal_id, request.edit_token)
     occurred_at = caller.occurred(request.occurred_at)
-    caller.take_visitor(grant.visitor_id)
+    caller.take_visitor()
     body = {"signal_id": signal_id, "revoked": True}
     prepared = _record(
         caller, key, 200, body,

@@ -280,13 +280,14 @@ def test_rate_limits_answer_429_with_retry_after(api):
     ingest.limits = IngestLimits(visitor_per_minute=3, project_per_second=1000)
     try:
         statuses = [create(api, "hearts", "/limited").status_code for _ in range(4)]
+        # An anonymous id of the client's choosing does not make it another visitor: the limit is on its address.
         other_visitor = create(api, "hearts", "/limited", anonymous_id="visitor-0002")
         limited = create(api, "hearts", "/limited")
         ingest.limits = IngestLimits(visitor_per_minute=1000, project_per_second=2)
         project_statuses = [create(api, "hearts", "/limited", anonymous_id=f"visitor-{i:04d}").status_code for i in range(3)]
     finally:
         ingest.limits = saved
-    assert statuses == [201, 201, 201, 429] and other_visitor.status_code == 201
+    assert statuses == [201, 201, 201, 429] and other_visitor.status_code == 429
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert limited.json()["error"]["code"] == "rate_limited"
     assert project_statuses == [201, 201, 429]

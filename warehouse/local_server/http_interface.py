@@ -94,9 +94,9 @@ class _Server(ThreadingHTTPServer):
         # socketserver prints tracebacks to stderr; a client that hung up is routine, anything else is logged.
         error = sys.exc_info()[1]
         if isinstance(error, OSError):
-            log.debug("connection from %s ended: %s", client_address, error)
+            log.debug("HTTP connection ended: %s", error)
         else:
-            log.exception("HTTP connection from %s failed", client_address)
+            log.exception("HTTP connection failed")
 
     def close_open_connections(self) -> None:
         with self._open_lock:
@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's signature
-        log.debug("%s %s", self.address_string(), format % args)
+        log.debug("%s", format % args)  # no client address: logs never hold one
 
     def do_GET(self) -> None:
         self._dispatch()
