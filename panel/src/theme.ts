@@ -16,9 +16,13 @@ function stored(): ThemeChoice {
 
 export const theme = createStore<ThemeChoice>(typeof localStorage === "undefined" ? "system" : stored());
 
+/** The theme in effect ("light" or "dark"), for what draws its own colours (charts). */
+export const shownTheme = createStore<"light" | "dark">("light");
+
 export function applyTheme(choice: ThemeChoice): void {
   const dark = choice === "dark" || (choice === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
   document.documentElement.setAttribute("data-theme", dark ? "dark" : "light");
+  shownTheme.set(dark ? "dark" : "light");
 }
 
 export function followSystemTheme(): void {

@@ -42,3 +42,18 @@ def check_screen(page, artifacts: Path, name: str) -> None:
         assert violations == [], f"{name} ({theme}): {violations}"
         page.screenshot(path=str(artifacts / f"panel-{name}-{theme}.png"), full_page=True)
     page.emulate_media(color_scheme="light")
+
+
+def send_signal(api, content_set: str, content_key: str, **fields) -> dict:
+    """A visitor's signal through the public API, as the SDK sends it from an allowed page."""
+    import uuid
+
+    import httpx
+
+    from tests.api.ingest_support import BROWSER_UA, ORIGIN
+
+    body = {"content_set": content_set, "content_key": content_key, "idempotency_key": uuid.uuid4().hex, **fields}
+    headers = {"X-Feelback-Key": api.project.public_key, "Origin": ORIGIN, "User-Agent": BROWSER_UA}
+    response = httpx.post(f"{api.url}/v1/signals", json=body, headers=headers, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()

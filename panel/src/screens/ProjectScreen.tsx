@@ -3,7 +3,9 @@ import type { Project } from "../projects";
 import { projectHref, type Route } from "../router";
 import type { Resource } from "../ui/resource";
 import { Loaded } from "../ui/states";
+import { ContentSetPage, ContentSets } from "./ContentSets";
 import { Keys } from "./Keys";
+import { Overview } from "./Overview";
 import { Settings } from "./Settings";
 
 export const SCREENS = [
@@ -53,10 +55,16 @@ export function ProjectScreen({ route, projects, role }: { route: Route; project
   );
 }
 
-function Screen({ name, project, role, reloadProjects }: { name: string; route: Route; project: Project; role: Role; reloadProjects: () => void }) {
+function Screen({ name, route, project, role, reloadProjects }: { name: string; route: Route; project: Project; role: Role; reloadProjects: () => void }) {
   switch (name) {
     case "settings":
       return <Settings project={project} role={role} onSaved={reloadProjects} />;
+    case "overview":
+      return <Overview project={project} />;
+    case "sets":
+      return <ContentSets project={project} role={role} />;
+    case "set":
+      return <ContentSetPage project={project} role={role} setKey={route.params.set} />;
     case "keys":
       return <Keys project={project} role={role} />;
     default:

@@ -1,0 +1,280 @@
+"""``GET /v1/projects/{project_id}/overview``: what the panel's overview shows, in one read.
+
+For a window (7/30/90 days ending today, or the current calendar week, month or year, in the
+project's time zone) and every content set of the project (or one): the set's stats as the stats
+API gives them (totals, value counts, average, sentiment) and the previous period's totals to
+compare with, signals per day by sentiment, and the contents with most signals and with the best
+and worst sentiment. Numbers come from the same place as the stats API's: the last build's marts
+(``agg_content_set_daily`` per day, ``agg_content_*`` per content through the stats service's
+caches) plus the live delta since the build, so they equal the stats API's and are fresh within
+seconds. The previous period of a rolling window is the same number of days before it; of a
+calendar window, the previous week, month or year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Annotated, Literal
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from feelback.control_plane.models import ContentSet, Project
+from feelback.domain import ContentSetRules
+from ingest_api.cache import MemoryCache
+from ingest_api.dependencies import DbSession, require_project, rules_of
+from ingest_api.errors import ApiError
+from ingest_api.routers.stats import RankedContent, SentimentOut, StatsOut, WindowOut, service_of
+from ingest_api.stats.freshness import LiveDelta
+from ingest_api.stats.measures import Measures
+from ingest_api.stats.queries import MARTS, _SUMS, _missing_relation
+from ingest_api.stats.service import Reader, StatsService, stats_json
+from ingest_api.stats.windows import Window, WindowBounds, resolve
+
+router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"])
+
+OverviewWindow = Literal["7d", "30d", "90d", "week", "month", "year"]
+RANKED = 5
+DAY_ROWS_CACHED = 2_000
+
+
+class PeriodOut(BaseModel):
+    start: str = Field(description="First day (ISO date)")
+    end: str = Field(description="Last day (ISO date, inclusive)")
+
+
+class TotalsOut(BaseModel):
+    signals: int
+    previous_signals: int = Field(description="Signals in the previous period")
+    score: float | None = Field(description="Mean sentiment on [-1, 1]; null without scored signals")
+    previous_score: float | None
+
+
+class DayOut(BaseModel):
+    day: str = Field(description="ISO date in the project's time zone")
+    positive: int
+    neutral: int
+    negative: int
+    unscored: int = Field(description="Signals without a sentiment yet (messages before scoring)")
+
+
+class SetOverviewOut(StatsOut):
+    content_set: str
+    name: str
+    signal_type: str
+    rating_scale: int | None = None
+    previous_total: int
+    previous_average: float | None
+    top: list[RankedContent] = Field(description="Contents with most signals")
+    best: list[RankedContent] = Field(description="Contents with the highest sentiment score")
+    worst: list[RankedContent] = Field(description="Contents with the lowest sentiment score")
+
+
+class OverviewOut(BaseModel):
+    window: WindowOut
+    previous: PeriodOut
+    totals: TotalsOut
+    days: list[DayOut] = Field(description="Every day of the window up to today, oldest first")
+    sets: list[SetOverviewOut]
+    built_through: str | None = Field(description="Watermark of the last build (oldest of the sets')")
+    as_of: str = Field(description="When the events since the build were read (oldest of the sets')")
+
+
+def previous_period(bounds: WindowBounds) -> WindowBounds:
+    """The period before ``bounds``: as many days for rolling windows, the previous calendar period otherwise."""
+    start = bounds.start
+    assert start is not None
+    if bounds.window is Window.month:
+        end = start - dt.timedelta(days=1)
+        return WindowBounds(bounds.window, bounds.timezone, bounds.today, end.replace(day=1), end)
+    if bounds.window is Window.year:
+        return WindowBounds(bounds.window, bounds.timezone, bounds.today, start.replace(year=start.year - 1), start - dt.timedelta(days=1))
+    days = (bounds.end - start).days + 1
+    return WindowBounds(bounds.window, bounds.timezone, bounds.today, start - dt.timedelta(days=days), start - dt.timedelta(days=1))
+
+
+def read_set_days(client: Client, project_id: str, sets: list[str], start: dt.date, end: dt.date) -> dict[tuple[str, dt.date], Measures]:
+    """The built measures per (content set, day) from ``agg_content_set_daily``; empty before the first build."""
+    sql = f"""
+        SELECT content_set, day, {_SUMS}
+        FROM {MARTS}.agg_content_set_daily
+        WHERE project_id = {{project_id:String}} AND content_set IN {{sets:Array(String)}}
+          AND day BETWEEN {{start:Date}} AND {{end:Date}}
+        GROUP BY content_set, day"""
+    try:
+        result = client.query(sql, parameters={"project_id": project_id, "sets": sets, "start": start, "end": end})
+    except ClickHouseError as exc:
+        if _missing_relation(exc):
+            return {}
+        raise
+    return {(row["content_set"], row["day"]): Measures.from_row(row) for row in result.named_results()}
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def _in(bounds: WindowBounds, by_day: dict[dt.date, Measures]) -> Measures:
+    result = Measures()
+    for day, measures in by_day.items():
+        if bounds.contains(day):
+            result.add(measures)
+    return result
+
+
+def _ranked(rules: ContentSetRules, measures: dict[str, Measures]) -> tuple[list[dict], list[dict], list[dict]]:
+    live = [(content, m) for content, m in measures.items() if m.signals > 0]
+    scored = [(content, m) for content, m in live if m.sentiment_score is not None]
+
+    def items(pairs: list[tuple[str, Measures]]) -> list[dict]:
+        return [{"content_key": content, **stats_json(m, rules)} for content, m in pairs[:RANKED]]
+
+    top = sorted(live, key=lambda pair: (-pair[1].signals, pair[0]))
+    best = sorted(scored, key=lambda pair: (-(pair[1].sentiment_score or 0.0), -pair[1].signals, pair[0]))
+    worst = sorted(scored, key=lambda pair: ((pair[1].sentiment_score or 0.0), -pair[1].signals, pair[0]))
+    return items(top), items(best), items(worst)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+class Overview:
+    """One overview read: the sets' live deltas, their built days, and what they add up to."""
+
+    def __init__(self, request: Request, project: Project, window: Window):
+        self.service: StatsService = service_of(request.app)
+        self.cache: MemoryCache = _day_cache(request)
+        self.reader = Reader(project.id, project.timezone or "UTC", secret=True)
+        self.bounds = resolve(window, self.reader.timezone, self.service.now())
+        self.previous = previous_period(self.bounds)
+
+    async def built_days(self, sets: list[str], watermark: dt.datetime | None) -> dict[tuple[str, dt.date], Measures]:
+        if watermark is None or not sets:
+            return {}
+        key = (watermark, self.reader.project_id, tuple(sets), self.previous.start, self.bounds.end)
+        found = self.cache.get(key)
+        if found is None:
+            found = await run_in_threadpool(
+                read_set_days, self.service.client, self.reader.project_id, sets, self.previous.start, self.bounds.end
+            )
+            self.cache.put(key, found)
+        return found
+
+    async def read(self, content_sets: list[ContentSet]) -> OverviewOut:
+        rules = {content_set.key: rules_of(content_set) for content_set in content_sets}
+        deltas: dict[str, LiveDelta] = {key: await self.service.live_delta(self.reader, rule) for key, rule in rules.items()}
+        watermarks = [delta.watermark for delta in deltas.values() if delta.watermark is not None]
+        built = await self.built_days([key for key, delta in deltas.items() if delta.watermark], min(watermarks, default=None))
+
+        by_day: dict[str, dict[dt.date, Measures]] = {key: defaultdict(Measures) for key in rules}
+        for (set_key, day), measures in built.items():
+            if deltas[set_key].watermark is not None:
+                by_day[set_key][day].add(measures)
+        for set_key, delta in deltas.items():
+            for day, measures in delta.by_day.items():
+                by_day[set_key][day].add(measures)
+
+        sets_out, now_total, before_total = [], Measures(), Measures()
+        for content_set in content_sets:
+            rule, days = rules[content_set.key], by_day[content_set.key]
+            current, before = _in(self.bounds, days), _in(self.previous, days)
+            now_total.add(current)
+            before_total.add(before)
+            sets_out.append(await self._set_out(content_set, rule, deltas[content_set.key], current, before))
+
+        last_day = min(self.bounds.end, self.bounds.today)
+        day_rows = []
+        for day in _days(self.bounds.start, last_day):  # type: ignore[arg-type]
+            measures = Measures()
+            for days in by_day.values():
+                measures.add(days.get(day, Measures()))
+            day_rows.append(
+                DayOut(
+                    day=day.isoformat(),
+                    positive=measures.positive_signals,
+                    neutral=measures.neutral_signals,
+                    negative=measures.negative_signals,
+                    unscored=measures.signals - measures.scored_signals,
+                )
+            )
+        checked = [delta.checked_at for delta in deltas.values()]
+        return OverviewOut(
+            window=WindowOut(**self.bounds.as_json()),
+            previous=PeriodOut(start=self.previous.start.isoformat(), end=self.previous.end.isoformat()),  # type: ignore[union-attr]
+            totals=TotalsOut(
+                signals=now_total.signals,
+                previous_signals=before_total.signals,
+                score=now_total.sentiment_score,
+                previous_score=before_total.sentiment_score,
+            ),
+            days=day_rows,
+            sets=sets_out,
+            built_through=_iso(min(watermarks, default=None)),
+            as_of=_iso(min(checked, default=self.service.now())) or "",
+        )
+
+    async def _set_out(self, content_set: ContentSet, rules: ContentSetRules, delta: LiveDelta, current: Measures, before: Measures) -> SetOverviewOut:
+        built = await self.service.mart_set_contents(self.reader, rules, self.bounds, delta) or {}
+        contents = {
+            content: (built.get(content) or Measures()).copy().add(delta.of_content(content, self.bounds))
+            for content in built.keys() | delta.by_content.keys()
+        }
+        top, best, worst = _ranked(rules, contents)
+        stats = stats_json(current, rules)
+        return SetOverviewOut(
+            content_set=content_set.key,
+            name=content_set.name,
+            signal_type=rules.signal_type.value,
+            rating_scale=rules.rating_scale if rules.signal_type.value == "rating" else None,
+            total=stats["total"],
+            counts=stats["counts"],
+            average=stats["average"],
+            sentiment=SentimentOut(**stats["sentiment"]),
+            previous_total=before.signals,
+            previous_average=before.value_avg if rules.signal_type.value == "rating" else None,
+            top=top,
+            best=best,
+            worst=worst,
+        )
+
+
+def _day_cache(request: Request) -> MemoryCache:
+    cache = getattr(request.app.state, "panel_days", None)
+    if cache is None:
+        cache = request.app.state.panel_days = MemoryCache(DAY_ROWS_CACHED)
+    return cache
+
+
+@router.get(
+    "/overview",
+    summary="Overview of a project's signals over a window",
+    responses={
+        401: {"description": "Missing or invalid credentials"},
+        404: {"description": "No such project, or no such content set in it"},
+        503: {"description": "ClickHouse could not answer"},
+    },
+)
+async def overview(
+    request: Request,
+    session: DbSession,
+    project: Annotated[Project, Depends(require_project)],
+    window: Annotated[OverviewWindow, Query(description="7d, 30d, 90d (ending today), or the current week, month or year")] = "7d",
+    content_set: Annotated[str | None, Query(max_length=40, description="Only this content set")] = None,
+) -> OverviewOut:
+    query = select(ContentSet).where(ContentSet.project_id == project.id).order_by(ContentSet.key)
+    if content_set is not None:
+        query = query.where(ContentSet.key == content_set)
+    sets = list(session.scalars(query))
+    if content_set is not None and not sets:
+        raise ApiError(404, "not_found", f"no content set {content_set!r} in project {project.id!r}")
+    try:
+        return await Overview(request, project, Window(window)).read(sets)
+    except (ClickHouseError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise ApiError(503, "warehouse_unavailable", f"ClickHouse could not answer: {reason}") from exc

@@ -1,0 +1,135 @@
+"""GET /v1/projects/{id}/overview against a real dbt build (the stats tests' world): every set's
+numbers equal the stats API's, the previous period and the days equal fct_signals', the rankings
+equal the stats API's top, and operations after the build show within seconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest_api.app import create_app
+from ingest_api.routers.panel_overview import previous_period
+from ingest_api.stats.windows import Window, resolve
+from tests.api.ingest_support import BROWSER_UA
+from tests.api.test_stats import SETS, TIMEZONE, fct_numbers, shown, world  # noqa: F401  (world: the built project)
+from tests.pipelines.raw_events import RawEvents
+
+WINDOWS = ["7d", "30d", "90d", "week", "month", "year"]
+
+
+@pytest.fixture(scope="module")
+def owner(world):
+    """A client of the project's owner (its secret key)."""
+    headers = {"Authorization": f"Bearer {world.secret_key}", "User-Agent": BROWSER_UA}
+    with TestClient(create_app(world.settings), headers=headers) as client:
+        yield client
+
+
+def read_overview(owner, world, **params) -> dict:
+    response = owner.get(f"/v1/projects/{world.project_id}/overview", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def fct_days(ch, project_id: str, start: dt.date, end: dt.date) -> dict[str, dict]:
+    rows = ch.query(
+        """
+        SELECT toString(day) AS on_day, countIf(sentiment_label = 'positive') AS positive,
+               countIf(sentiment_label = 'neutral') AS neutral, countIf(sentiment_label = 'negative') AS negative,
+               countIf(sentiment IS NULL) AS unscored
+        FROM analytics.fct_signals
+        WHERE project_id = {p:String} AND day BETWEEN {start:Date} AND {end:Date}
+        GROUP BY day
+        """,
+        parameters={"p": project_id, "start": start, "end": end},
+    ).named_results()
+    return {row.pop("on_day"): row for row in rows}
+
+
+
+def test_previous_periods():
+    now = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
+    assert previous_period(resolve(Window.days_7, "UTC", now)).start == dt.date(2026, 3, 2)
+    assert previous_period(resolve(Window.days_7, "UTC", now)).end == dt.date(2026, 3, 8)
+    month = previous_period(resolve(Window.month, "UTC", now))
+    assert (month.start, month.end) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    year = previous_period(resolve(Window.year, "UTC", now))
+    assert (year.start, year.end) == (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    week = previous_period(resolve(Window.week, "UTC", now))  # Sunday 15 March: the week began Monday 9
+    assert (week.start, week.end) == (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+
+
+def test_every_window_equals_the_stats_api_and_the_marts(owner, ch, world):
+    for window in WINDOWS:
+        body = read_overview(owner, world, window=window)
+        bounds = resolve(Window(window), TIMEZONE, dt.datetime.now(dt.UTC))
+        before = previous_period(bounds)
+        assert body["window"]["start"] == bounds.start.isoformat()
+        assert body["previous"] == {"start": before.start.isoformat(), "end": before.end.isoformat()}
+        assert [entry["content_set"] for entry in body["sets"]] == sorted(SETS)
+        for entry in body["sets"]:
+            stats = owner.get(f"/v1/stats/{entry['content_set']}", params={"window": window})
+            assert stats.status_code == 200, stats.text
+            assert shown(entry) == shown(stats.json()), (window, entry["content_set"])
+            assert entry["previous_total"] == fct_numbers(ch, world.project_id, entry["content_set"], before)[None]["total"]
+            top = owner.get(f"/v1/stats/{entry['content_set']}/top", params={"window": window, "limit": 5}).json()["items"]
+            assert entry["top"] == top, (window, entry["content_set"])
+        totals = body["totals"]
+        assert totals["signals"] == sum(entry["total"] for entry in body["sets"]) > 0
+        assert totals["previous_signals"] == sum(entry["previous_total"] for entry in body["sets"])
+
+        days = {day.pop("day"): day for day in body["days"]}
+        assert min(days) == bounds.start.isoformat() and max(days) == min(bounds.end, bounds.today).isoformat()
+        assert sum(sum(day.values()) for day in days.values()) == totals["signals"]
+        built = fct_days(ch, world.project_id, bounds.start, bounds.end)
+        assert {day: counts for day, counts in days.items() if any(counts.values())} == built, window
+
+
+def test_best_and_worst_contents_by_sentiment(owner, world):
+    body = read_overview(owner, world, window="90d", content_set="stars")
+    (stars,) = body["sets"]
+    scored = [item for item in stars["top"] if item["sentiment"]["score"] is not None]
+    by_score = sorted(scored, key=lambda item: (-item["sentiment"]["score"], -item["total"], item["content_key"]))
+    assert [item["content_key"] for item in stars["best"]] == [item["content_key"] for item in by_score]
+    assert stars["worst"][0]["sentiment"]["score"] == min(item["sentiment"]["score"] for item in scored)
+    assert stars["rating_scale"] == 7
+    assert stars["previous_average"] is None or isinstance(stars["previous_average"], float)
+
+
+def test_a_signal_after_the_build_shows_within_seconds(owner, ch, world):
+    before = read_overview(owner, world, window="7d", content_set="votes")
+    events = RawEvents(project_id=world.project_id)
+    events.create("yesno", dt.datetime.now(dt.UTC), content_set="votes", content_key="/live", visitor_id=uuid.uuid4().hex, value=1)
+    world.insert(ch, events)
+    inserted = time.monotonic()
+    while True:
+        after = read_overview(owner, world, window="7d", content_set="votes")
+        if after["totals"]["signals"] == before["totals"]["signals"] + 1 or time.monotonic() - inserted > 5:
+            break
+        time.sleep(0.2)
+    assert after["totals"]["signals"] == before["totals"]["signals"] + 1
+    assert after["days"][-1]["positive"] == before["days"][-1]["positive"] + 1
+    assert time.monotonic() - inserted < 3.0
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"window": "all"}, 422, "window: must be one of"),
+        ({"content_set": "nosuchset"}, 404, "no content set 'nosuchset'"),
+    ],
+)
+def test_bad_input_names_the_parameter(owner, world, params, status, message):
+    response = owner.get(f"/v1/projects/{world.project_id}/overview", params=params)
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]["message"]
+
+
+def test_only_the_project_owner_reads_it(owner, world):
+    path = f"/v1/projects/{world.project_id}/overview"
+    assert owner.get(path, headers={"Authorization": f"Bearer {world.public_key}"}).status_code == 403
+    assert owner.get(path, headers={"Authorization": ""}).status_code == 401

@@ -1,0 +1,108 @@
+"""Content sets and the overview in Chromium against a real API (no build yet: the live numbers)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.panel.panel_support import check_screen, send_signal
+
+
+@pytest.fixture()
+def page(browser, panel_api):
+    """A page signed in with the project's secret key."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(f"{panel_api.url}/app/signin")
+    page.get_by_label("Secret key or admin token").fill(panel_api.project.secret_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    yield page
+    context.close()
+
+
+def owner_get(api, path: str) -> dict:
+    response = httpx.get(f"{api.url}{path}", headers={"Authorization": f"Bearer {api.project.secret_key}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_content_sets_of_every_kind(page, panel_api, artifacts):
+    project = panel_api.project
+    page.get_by_role("link", name="Content sets").click()
+    expect(page.get_by_role("link", name="feedback", exact=True)).to_be_visible()
+    check_screen(page, artifacts, "content-sets")
+
+    page.get_by_role("button", name="New content set").click()
+    page.get_by_label("Key").fill("Bad Key")
+    page.get_by_role("button", name="Create content set").click()
+    expect(page.get_by_role("alert")).to_contain_text("Key: use")
+
+    page.get_by_label("Key").fill("page-mood")
+    page.get_by_label("Name", exact=True).fill("Page mood")
+    page.get_by_label(re.compile("^Reactions")).check()
+    page.get_by_role("button", name="Remove reaction eyes").click()
+    page.get_by_label("Sentiment of reaction 1").select_option("0")
+    page.get_by_label("Edit window (minutes)").fill("5")
+    page.get_by_label("Public stats").uncheck()
+    check_screen(page, artifacts, "content-set-new")
+    page.get_by_role("button", name="Create content set").click()
+    expect(page.get_by_role("heading", name="Content set page-mood")).to_be_visible()
+    stored = owner_get(panel_api, f"/v1/projects/{project.id}/content-sets/page-mood")
+    assert stored["signal_type"] == "reaction" and stored["name"] == "Page mood"
+    keys = [reaction["key"] for reaction in stored["config"]["reactions"]]
+    assert "eyes" not in keys and len(keys) == 9
+    assert stored["config"]["reactions"][0]["polarity"] == 0
+    assert (stored["edit_window_seconds"], stored["public_stats"], stored["one_per_visitor"]) == (300, False, True)
+
+    # a feedback form with tags and an extra field, edited on its own page
+    page.goto(f"{panel_api.url}/app/p/{project.id}/sets/feedback")
+    expect(page.get_by_role("textbox", name="Tags")).to_have_value("idea, bug")
+    page.get_by_role("textbox", name="Tags").fill("idea, bug, praise")
+    page.get_by_role("button", name="Add a field").click()
+    page.get_by_label("Name", exact=True).last.fill("plan")
+    page.get_by_label("Question shown").last.fill("Which plan are you on?")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    check_screen(page, artifacts, "content-set-edit")
+    config = owner_get(panel_api, f"/v1/projects/{project.id}/content-sets/feedback")["config"]
+    assert config["tags"] == ["idea", "bug", "praise"]
+    assert [field["name"] for field in config["form_fields"]] == ["section", "plan"]
+
+    # the API's refusal shows in words: a rating set's scale can only be 5, 7 or 10, the type of a set with signals cannot change
+    send_signal(panel_api, "votes", "/guide", value="yes")
+    time.sleep(1.5)
+    page.goto(f"{panel_api.url}/app/p/{project.id}/sets/votes")
+    page.get_by_label(re.compile("^Rating")).check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_contain_text("type cannot change")
+
+
+def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
+    project = panel_api.project
+    expect(page.get_by_role("button", name="7 days")).to_have_attribute("aria-pressed", "true")
+    before = int(page.get_by_test_id("kpi-signals").locator(".kpi-value").inner_text().replace(",", ""))
+    for page_key, value in (("/pricing", "yes"), ("/faq", "yes"), ("/terms", "no")):  # one vote per visitor and content
+        send_signal(panel_api, "votes", page_key, value=value)
+    send_signal(panel_api, "stars", "/pricing", value=6)
+    sent = time.monotonic()
+    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text(str(before + 4), timeout=10_000)
+    assert time.monotonic() - sent < 10
+    expect(page.locator(".chart canvas")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^stars"))).to_be_visible()
+    check_screen(page, artifacts, "overview")
+
+    stats = httpx.get(f"{panel_api.url}/v1/stats/votes", params={"window": "7d", "key": project.public_key}).json()
+    page.get_by_label("Content set").select_option("votes")
+    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text(str(stats["total"]))
+    page.get_by_role("button", name="This month").click()
+    expect(page.get_by_role("button", name="This month")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text(re.compile("compared with"))).to_be_visible()
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    check_screen(page, artifacts, "overview-360px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
