@@ -6,6 +6,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+fc-list 2>/dev/null | grep -qi "color emoji" || missing+=(fonts-noto-color-emoji)  # reactions in widget screenshots
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
   echo "error: the tests need these Debian packages: ${missing[*]} (install them, then run make test again)" >&2

@@ -47,23 +47,34 @@ const Base = (typeof HTMLElement === "undefined" ? class {} : HTMLElement) as ty
 abstract class Widget extends Base {
   protected root = this.attachShadow({ mode: "open" });
   protected client!: Client;
-  protected set = "";
-  protected content = "";
+  // (no field is named like an attribute: React 19 would set such a property instead of the attribute)
+  protected setKey = "";
+  protected contentKey = "";
   protected config: SetConfig | undefined;
-  protected counts: Counts = {};
+  protected tally: Counts = {};
   protected t!: ReturnType<typeof wordsFor>;
   private off: (() => void) | undefined;
+
+  static observedAttributes = ["set", "content", "key", "endpoint"];
+
+  attributeChangedCallback(): void {
+    if (this.off) {
+      this.disconnectedCallback();
+      this.connectedCallback();
+    }
+  }
 
   connectedCallback(): void {
     const key = this.getAttribute("key") || defaults.key;
     if (this.off || !key) return;
+    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(this.getAttribute("set") || "")) return console.warn("feelback: set must be a content set key", this);
     const content = this.getAttribute("content") || "$path";
-    this.set = this.getAttribute("set") || "";
-    this.content = content === "$path" ? location.pathname : content === "$url" ? location.origin + location.pathname : content;
+    this.setKey = this.getAttribute("set") || "";
+    this.contentKey = content === "$path" ? location.pathname : content === "$url" ? location.origin + location.pathname : content;
     this.client = clientFor(key, (this.getAttribute("endpoint") || defaults.endpoint || "").replace(/\/$/, ""));
     this.t = wordsFor(this);
     this.root.adoptedStyleSheets = [styleSheet()];
-    this.off = this.client.on(this.set, this.content, (kind, detail) => {
+    this.off = this.client.on(this.setKey, this.contentKey, (kind, detail) => {
       this.dispatchEvent(new CustomEvent("feelback:" + kind, { detail, bubbles: true, composed: true }));
       if (kind === "failed") {
         this.say(this.t("failed"));
@@ -88,11 +99,11 @@ abstract class Widget extends Base {
 
   private async load(): Promise<void> {
     const [config, stats] = await Promise.all([
-      this.client.config(this.set),
-      this.showCounts ? this.client.stats(this.set, this.content) : undefined,
+      this.client.config(this.setKey),
+      this.showCounts ? this.client.stats(this.setKey, this.contentKey) : undefined,
     ]);
     this.config = config;
-    this.counts = { ...stats?.counts };
+    this.tally = { ...stats?.counts };
     this.root.innerHTML = `<div class=row part=widget>${this.html()}</div><span class=sr role=status aria-live=polite></span>`;
     this.root.querySelectorAll("button[data-v]").forEach((button) =>
       button.addEventListener("click", () => this.choose((button as HTMLElement).dataset.v!, true)),
@@ -116,7 +127,7 @@ abstract class Widget extends Base {
   }
 
   protected mine() {
-    return this.client.mine(this.set, this.content);
+    return this.client.mine(this.setKey, this.contentKey);
   }
 
   /** The visitor picks `value` (null: undo); a toggle picked again is undone. */
@@ -124,9 +135,9 @@ abstract class Widget extends Base {
     const before = this.mine();
     if (before && !before.editable) return;
     if (toggle && before?.value === value) value = null;
-    if (before && typeof before.value === "string") this.counts[before.value] = Math.max(0, (this.counts[before.value] || 0) - 1);
-    if (typeof value === "string") this.counts[value] = (this.counts[value] || 0) + 1;
-    this.client.set(this.set, this.content, value, value === null ? null : this.body(value));
+    if (before && typeof before.value === "string") this.tally[before.value] = Math.max(0, (this.tally[before.value] || 0) - 1);
+    if (typeof value === "string") this.tally[value] = (this.tally[value] || 0) + 1;
+    this.client.set(this.setKey, this.contentKey, value, value === null ? null : this.body(value));
     this.say(this.t(value === null ? "removed" : "thanks"));
     this.refresh();
   }
@@ -144,7 +155,7 @@ abstract class Widget extends Base {
       button.setAttribute("aria-pressed", String(mine?.value === value));
       button.disabled = !!mine && !mine.editable;
       const count = button.querySelector(".count");
-      if (count) count.textContent = String(this.counts[value] || 0);
+      if (count) count.textContent = String(this.tally[value] || 0);
     });
     const undo = this.root.querySelector<HTMLElement>("[data-undo]");
     if (undo) undo.hidden = !mine?.editable;
@@ -186,14 +197,14 @@ class Reactions extends Widget {
 }
 
 class Rating extends Widget {
-  private get scale(): number {
+  private get size(): number {
     return this.config?.config.scale || Number(this.getAttribute("scale")) || 5;
   }
 
   protected html(): string {
     let stars = "";
-    for (let n = 1; n <= this.scale; n++)
-      stars += `<label class=star><input type=radio name=r value=${n}><span aria-hidden=true>★</span><span class=sr>${escape(this.t("star", { n, m: this.scale }))}</span></label>`;
+    for (let n = 1; n <= this.size; n++)
+      stars += `<label class=star><input type=radio name=r value=${n}><span aria-hidden=true>★</span><span class=sr>${escape(this.t("star", { n, m: this.size }))}</span></label>`;
     return `<fieldset part=rating><legend>${escape(this.t("rate"))}</legend>${stars}</fieldset>${
       this.showCounts ? "<span class='count muted' part=count></span>" : ""
     }<button part=undo data-undo hidden>${escape(this.t("undo"))}</button>`;
@@ -219,11 +230,11 @@ class Rating extends Widget {
     const shown = this.root.querySelector(".count");
     let total = 0;
     let sum = 0;
-    for (const [value, times] of Object.entries(this.counts)) {
+    for (const [value, times] of Object.entries(this.tally)) {
       total += times;
       sum += Number(value) * times;
     }
-    if (shown) shown.textContent = total ? this.t("average", { a: (sum / total).toFixed(1), m: this.scale, n: total }) : "";
+    if (shown) shown.textContent = total ? this.t("average", { a: (sum / total).toFixed(1), m: this.size, n: total }) : "";
   }
 }
 

@@ -18,6 +18,7 @@ export const CSS =
   `button:disabled,input:disabled+span{cursor:default;opacity:.65}` +
   `:focus-visible,input:focus-visible+span{outline:2px solid var(--fb-accent);outline-offset:2px}` +
   `.count{font-variant-numeric:tabular-nums;color:inherit}.muted{color:var(--fb-muted)}` +
+  `[role=group] [aria-hidden]{font-family:"Apple Color Emoji","Segoe UI Emoji","Noto Color Emoji",sans-serif}` +
   `.star{position:relative;cursor:pointer}.star input{position:absolute;opacity:0;width:1px;height:1px}` +
   `.star span{font-size:1.5em;color:var(--fb-muted);border-radius:4px}.star.on span{color:var(--fb-accent)}` +
   `.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}` +

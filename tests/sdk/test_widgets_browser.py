@@ -216,3 +216,20 @@ def test_the_es_module_build_works_in_a_page(sdk_stack, page):
     widget(page, "feelback-like").get_by_role("button", name="Like").click()
     wait_events(page, [("feelback-like", "sent")])
     assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
+
+
+def test_a_changed_content_attribute_reloads_the_widget(sdk_stack, page):
+    """Single-page apps change the attribute on navigation, and React 19 sets attributes (no field shadows one)."""
+    first, second = content_key(), content_key()
+    open_page(sdk_stack, page, f'<feelback-yesno set="demo-yesno" content="{first}"></feelback-yesno>')
+    record_events(page)
+    yes = widget(page, "feelback-yesno").get_by_role("button", name="Yes")
+    yes.click()
+    wait_events(page, [("feelback-yesno", "sent")])
+    page.evaluate(f"document.querySelector('feelback-yesno').setAttribute('content', '{second}')")
+    page.wait_for_function("document.querySelector('feelback-yesno').shadowRoot.querySelector('[data-v=yes]').ariaPressed === 'false'")
+    assert yes.get_attribute("aria-pressed") == "false", "another content: the visitor has not voted there"
+    yes.click()
+    detail = wait_events(page, [("feelback-yesno", "sent")])[0][2]
+    assert detail["content_key"] == second
+    assert page.evaluate("'set' in document.querySelector('feelback-yesno') || 'content' in document.querySelector('feelback-yesno')") is False
