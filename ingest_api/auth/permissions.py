@@ -23,6 +23,7 @@ Contract: ``authorize -> Access`` (also kept in ``request.state.access``), ``cur
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -74,6 +75,8 @@ ROUTE_ROLES: dict[str, Role | str] = {
     f"POST {P}/exports": M,
     f"GET {P}/exports": V,
     f"GET {P}/exports/{{export_id}}": V,
+    # the panel's reads (ingest_api/routers/panel_*.py)
+    f"GET {P}/overview": V,
     # organizations
     "GET /v1/organizations": SIGNED_IN,
     "POST /v1/organizations": SIGNED_IN,
@@ -269,11 +272,27 @@ def check_guarded_routes(app: FastAPI) -> None:
     _add_roles_to_openapi(app)
 
 
+def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
+    """Path parameters read by ``authorize`` from the request (``project_id``, ``org_id``) rather than
+    from the route's signature, added to the operation so typed clients can fill them in."""
+    parameters = operation.setdefault("parameters", [])
+    declared = {parameter["name"] for parameter in parameters if parameter.get("in") == "path"}
+    missing = [name for name in re.findall(r"{(\w+)}", path) if name not in declared]
+    operation["parameters"] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "title": name.replace("_", " ").capitalize()}}
+        for name in missing
+    ] + parameters
+
+
 def _add_roles_to_openapi(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(GUARDED_PREFIXES):
+                for operation in operations.values():
+                    _declare_path_parameters(path, operation)
         for key, role in ROUTE_ROLES.items():
             method, path = key.split(" ", 1)
             operation = schema.get("paths", {}).get(path, {}).get(method.lower())

@@ -27,7 +27,8 @@ from starlette.concurrency import run_in_threadpool
 from feelback.control_plane.models import ContentSet, Project
 from feelback.domain import ContentSetRules
 from ingest_api.cache import MemoryCache
-from ingest_api.dependencies import DbSession, require_project, rules_of
+from ingest_api.auth.permissions import authorize, current_project
+from ingest_api.dependencies import DbSession, rules_of
 from ingest_api.errors import ApiError
 from ingest_api.routers.stats import RankedContent, SentimentOut, StatsOut, WindowOut, service_of
 from ingest_api.stats.freshness import LiveDelta
@@ -36,7 +37,7 @@ from ingest_api.stats.queries import MARTS, _SUMS, _missing_relation
 from ingest_api.stats.service import Reader, StatsService, stats_json
 from ingest_api.stats.windows import Window, WindowBounds, resolve
 
-router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"])
+router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"], dependencies=[Depends(authorize)])
 
 OverviewWindow = Literal["7d", "30d", "90d", "week", "month", "year"]
 RANKED = 5
@@ -263,7 +264,7 @@ def _day_cache(request: Request) -> MemoryCache:
 async def overview(
     request: Request,
     session: DbSession,
-    project: Annotated[Project, Depends(require_project)],
+    project: Annotated[Project, Depends(current_project)],
     window: Annotated[OverviewWindow, Query(description="7d, 30d, 90d (ending today), or the current week, month or year")] = "7d",
     content_set: Annotated[str | None, Query(max_length=40, description="Only this content set")] = None,
 ) -> OverviewOut:
