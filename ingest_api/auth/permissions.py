@@ -71,6 +71,7 @@ ROUTE_ROLES: dict[str, Role | str] = {
     f"DELETE {P}/recap-subscriptions/{{subscription_id}}": M,
     f"GET {P}/signals": V,
     f"PUT {P}/signals/{{signal_id}}/triage": M,
+    f"GET {P}/overview": V,  # panel_overview
     # exports
     f"POST {P}/exports": M,
     f"GET {P}/exports": V,

@@ -43,7 +43,7 @@ EXPECTED: dict[str, Role | str] = {
     f"PATCH {P}/content-sets/{{set_key}}": M, f"DELETE {P}/content-sets/{{set_key}}": M,
     f"GET {P}/recap-subscriptions": V, f"POST {P}/recap-subscriptions": M,
     f"DELETE {P}/recap-subscriptions/{{subscription_id}}": M,
-    f"GET {P}/signals": V, f"PUT {P}/signals/{{signal_id}}/triage": M,
+    f"GET {P}/signals": V, f"PUT {P}/signals/{{signal_id}}/triage": M, f"GET {P}/overview": V,
     f"POST {P}/exports": M, f"GET {P}/exports": V, f"GET {P}/exports/{{export_id}}": V,
     "GET /v1/organizations": SIGNED_IN, "POST /v1/organizations": SIGNED_IN,
     f"GET {G}": V, f"PATCH {G}": A, f"DELETE {G}": O,
