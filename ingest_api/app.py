@@ -36,6 +36,7 @@ PANEL_ROUTERS = (
 )
 # The browser SDK's files, the widgets' config read and the demo page.
 OPTIONAL_ROUTERS += ("ingest_api.routers.sdk_assets", "ingest_api.routers.widget_config", "ingest_api.routers.demo")
+OPTIONAL_ROUTERS += ("ingest_api.routers.compat_feelback",)  # the original Feelback SDKs' protocol
 
 
 @asynccontextmanager

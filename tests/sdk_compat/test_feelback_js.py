@@ -1,0 +1,208 @@
+"""The original ``@feelback/js`` (from the npm registry, pinned in this folder's package-lock.json) in
+Chromium, pointed at our compatibility API: clicks, edits, undo and counts, as a site that moved to
+us by changing only the SDK's endpoint would see them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from feelback.control_plane.db import session_scope
+from feelback.control_plane.models import ContentSet
+from ingest_api.compat.feelback_values import REACTION_PRESETS
+from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings, seed_project, wait_for_rows
+from warehouse.local_server.process import free_port
+
+HERE = Path(__file__).resolve().parent
+SDK = HERE / "node_modules" / "@feelback" / "js"
+PAGE_QUERY = "?q=a+b&lang=en"  # the reactions widget's key is the whole URL ($auto): "+" and "&" in it
+
+
+def _installed_version() -> str | None:
+    manifest = SDK / "package.json"
+    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
+
+
+@pytest.fixture(scope="session")
+def feelback_js() -> Path:
+    """``@feelback/js`` as pinned by the lock file, installed with ``npm ci`` once (when missing or stale)."""
+    locked = json.loads((HERE / "package-lock.json").read_text())["packages"]["node_modules/@feelback/js"]["version"]
+    if _installed_version() != locked:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to install @feelback/js for this test (make install / Debian's npm)")
+        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
+    assert _installed_version() == locked
+    return SDK
+
+
+class _SitePage(SimpleHTTPRequestHandler):
+    """A customer's site: the test page (with the API endpoint filled in) and the SDK's files under /sdk/."""
+
+    endpoint = ""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path.split("?")[0] == "/page.html":
+            body = (HERE / "page.html").read_text().replace("{{ENDPOINT}}", self.endpoint).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path.startswith("/sdk/"):
+            self.path = self.path.removeprefix("/sdk")
+            super().do_GET()
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(feelback_js, clickhouse_server, tmp_path_factory):
+    """The site's origin, the API (its own process, as ``feelback up`` runs it) and the project."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    settings = ingest_settings(tmp_path_factory.mktemp("sdk-compat"), spool_drain_interval_ms=100)
+    project = seed_project(settings, origins=(origin,))
+    with session_scope(settings) as session:
+        reactions = [reaction.model_dump() for reaction in REACTION_PRESETS["github"]]
+        session.add(ContentSet(project_id=project.id, key="github-set", signal_type="reaction", config={"reactions": reactions}))
+    api = ApiProcess(settings, clickhouse_server.url).start()
+    handler = type("SitePage", (_SitePage,), {"endpoint": f"{api.url}/v1/compat/feelback/{project.public_key}/v0"})
+    server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(feelback_js)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield origin, api, project
+    finally:
+        server.shutdown()
+        server.server_close()
+        api.kill()
+
+
+def counts(page, widget: str) -> list[str]:
+    return page.locator(f"#{widget} [data-feelback-count-index]").evaluate_all("spans => spans.map(s => s.textContent)")
+
+
+def wait_counts(page, widget: str, expected: list[int], timeout: float = 5.0) -> None:
+    page.wait_for_function(
+        "([widget, expected]) => [...document.querySelectorAll(`#${widget} [data-feelback-count-index]`)]"
+        ".map(s => s.textContent).join() === expected.join()",
+        arg=[widget, [str(count) for count in expected]],
+        timeout=timeout * 1000,
+    )
+
+
+def active(page, widget: str) -> list[str]:
+    return page.locator(f"#{widget} button.active").evaluate_all("buttons => buttons.map(b => b.dataset.feelbackValue)")
+
+
+def click_and_wait(page, selector: str, event: str) -> None:
+    """Click a button and wait for the SDK's event that the API answered (its failures only log)."""
+    before = page.evaluate(f"window.feelbackEvents.filter(e => e === {event!r}).length")
+    page.click(selector)
+    page.wait_for_function(f"window.feelbackEvents.filter(e => e === {event!r}).length > {before}", timeout=5000)
+
+
+def open_site(context, origin: str):
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{origin}/page.html{PAGE_QUERY}")
+    page.wait_for_selector("#yesno [data-feelback-count-index='0'][data-feelback-count-value]")
+    page.wait_for_selector("#reactions [data-feelback-count-index='7'][data-feelback-count-value]")
+    return page, problems
+
+
+def reload_until(page, widget: str, expected: list[int], timeout: float = 8.0) -> None:
+    """Reload until the server's counts show ``expected`` (stats include operations within ~2 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.reload()
+        page.wait_for_selector(f"#{widget} [data-feelback-count-index='0'][data-feelback-count-value]")
+        if counts(page, widget) == [str(count) for count in expected] or time.monotonic() > deadline:
+            assert counts(page, widget) == [str(count) for count in expected]
+            return
+        time.sleep(0.5)
+
+
+def test_feelback_js_works_against_us_unchanged(site, browser, ch, artifacts):
+    origin, api, project = site
+    # A visitor's browser (a headless user agent is stored as a bot and not counted).
+    context = browser.new_context(user_agent=BROWSER_UA)
+    page, problems = open_site(context, origin)
+    assert counts(page, "yesno") == ["0", "0"] and counts(page, "reactions") == ["0"] * 8
+
+    # Yes/no: click, change the mind (edit), undo (remove), click again (a new signal).
+    click_and_wait(page, "#yesno [data-feelback-value='+1']", "feedback-sent")
+    assert active(page, "yesno") == ["+1"] and counts(page, "yesno") == ["1", "0"]
+    click_and_wait(page, "#yesno [data-feelback-value='-1']", "feedback-sent")
+    assert active(page, "yesno") == ["-1"] and counts(page, "yesno") == ["0", "1"]
+    click_and_wait(page, "#yesno [data-feelback-value='-1']", "feedback-removed")
+    assert active(page, "yesno") == [] and counts(page, "yesno") == ["0", "0"]
+    click_and_wait(page, "#yesno [data-feelback-value='+1']", "feedback-sent")
+
+    # GitHub reactions on the page's whole URL, a like, and a message with the visitor's e-mail.
+    click_and_wait(page, "#reactions [data-feelback-value='rocket']", "feedback-sent")
+    click_and_wait(page, "#reactions [data-feelback-value='+1']", "feedback-sent")
+    click_and_wait(page, "#pulse [data-feelback-value='+']", "feedback-sent")
+    page.fill("#message textarea", "The install step needs sudo")
+    page.fill("#message input[type=email]", "ann@example.com")
+    click_and_wait(page, "#message button[type=submit]", "feelback-sent")
+    page.screenshot(path=str(artifacts / "sdk-compat-feelback-js.png"), full_page=True)
+
+    # What the server kept: the counts it now answers, and the rows in the warehouse.
+    reload_until(page, "yesno", [1, 0])
+    assert active(page, "yesno") == ["+1"]  # remembered by the SDK's own store
+    assert counts(page, "reactions") == ["1", "0", "0", "0", "0", "0", "0", "0"]
+    assert counts(page, "pulse") == ["1"]
+
+    # Another visitor sees the same counts and adds theirs.
+    other = browser.new_context(user_agent=BROWSER_UA.replace("Chrome/126.0", "Chrome/127.0"))
+    second, second_problems = open_site(other, origin)
+    assert counts(second, "yesno") == ["1", "0"] and active(second, "yesno") == []
+    click_and_wait(second, "#yesno [data-feelback-value='-1']", "feedback-sent")
+    assert counts(second, "yesno") == ["1", "1"]
+    reload_until(page, "yesno", [1, 1])
+    other.close()
+    context.close()
+    assert problems == [] and second_problems == []
+
+    page_url = f"{origin}/page.html"
+    operations = (
+        "SELECT content_set, operation, value, reaction, message, contact_email, content_key FROM raw.feedback_events "
+        "WHERE project_id = {p:String} ORDER BY received_at, operation"
+    )
+    count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE project_id = {p:String}", {"p": project.id}, 9)
+    assert count == 9
+    stored = ch.query(operations, parameters={"p": project.id}).result_rows
+    assert [row[:5] for row in stored] == [
+        ("votes", "create", 1, "", ""),
+        ("votes", "edit", -1, "", ""),
+        ("votes", "revoke", None, "", ""),
+        ("votes", "create", 1, "", ""),
+        ("github-set", "create", None, "rocket", ""),
+        ("github-set", "edit", None, "thumbs_up", ""),
+        ("hearts", "create", 1, "", ""),
+        ("feedback", "create", None, "", "The install step needs sudo"),
+        ("votes", "create", -1, "", ""),
+    ]
+    assert stored[7][5] == "ann@example.com"
+    assert {row[6] for row in stored if row[0] != "github-set"} == {page_url}
+    assert {row[6] for row in stored if row[0] == "github-set"} == {page_url + PAGE_QUERY}
+    # And the API answers getAggregates for a key with "+" and "&" as the browser sent it.
+    endpoint = f"{api.url}/v1/compat/feelback/{project.public_key}/v0/feelbacks/getAggregates"
+    raw = '$p=[{%22contentSetId%22:%22github-set%22,%22key%22:%22' + page_url + PAGE_QUERY + '%22}]'
+    assert httpx.get(f"{endpoint}?{raw}").json() == [1, 0, 0, 0, 0, 0, 0, 0]
