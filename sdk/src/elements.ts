@@ -97,11 +97,15 @@ abstract class Widget extends Base {
     return this.showCounts ? "<span class=count part=count></span>" : "";
   }
 
+  private loads = 0;
+
   private async load(): Promise<void> {
+    const run = ++this.loads;
     const [config, stats] = await Promise.all([
       this.client.config(this.setKey),
       this.showCounts ? this.client.stats(this.setKey, this.contentKey) : undefined,
     ]);
+    if (run !== this.loads) return; // the attributes changed meanwhile: a newer load renders
     this.config = config;
     this.tally = { ...stats?.counts };
     this.root.innerHTML = `<div class=row part=widget>${this.html()}</div><span class=sr role=status aria-live=polite></span>`;
