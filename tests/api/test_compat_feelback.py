@@ -3,8 +3,11 @@ and the local ClickHouse server: every route, the value mapping, refusals, idemp
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
+
+import httpx
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +17,7 @@ from feelback.control_plane.models import ContentSet
 from ingest_api.app import create_app
 from ingest_api.compat.feelback_values import REACTION_PRESETS
 from ingest_api.ratelimit import IngestLimits
-from tests.api.ingest_support import BROWSER_UA, ORIGIN, ingest_settings, seed_project, wait_for_rows
+from tests.api.ingest_support import BROWSER_UA, ORIGIN, ApiProcess, ingest_settings, seed_project, wait_for_rows
 from tests.api.test_compat_feelback_wire import browser_query
 
 PRESET_SETS = {f"{name}-set": name for name in REACTION_PRESETS}
@@ -269,3 +272,44 @@ def test_counts_follow_a_visitors_create_edit_undo_and_new_vote(compat):
     assert create(compat, "votes", key, "+1", headers=me).status_code == 200
     assert aggregates(compat, "votes", key, [1, 0]).json() == [1, 0]
 
+
+
+def test_body_over_the_limit_is_413(compat):
+    huge = [{"contentSetId": "feedback", "key": "/x", "value": "x" * (1024 * 1024)}]
+    answer = compat.post(f"{compat.base}/create", json=huge, headers=visitor())
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "body_too_large"
+
+
+def test_acknowledged_operations_survive_sigkill_and_resends_after_it_are_recognised(clickhouse_server, ch, tmp_path):
+    settings = ingest_settings(tmp_path / "home")
+    project = seed_project(settings)
+    base = f"/v1/compat/feelback/{project.public_key}/v0/feelbacks"
+    headers = {"User-Agent": BROWSER_UA, "Origin": ORIGIN}
+    # A drain interval longer than the test: every acknowledged operation is only in the spool when killed.
+    api = ApiProcess(settings, clickhouse_server.url, FEELBACK_SPOOL_DRAIN_INTERVAL_MS="600000").start()
+    try:
+        with httpx.Client(base_url=api.url, headers=headers) as client:
+            created = client.post(f"{base}/create", json=[{"contentSetId": "votes", "key": "/durable", "value": "y"}]).json()
+            edit = [{"feelbackId": created["feelbackId"], "revokeToken": created["revokable"]["token"], "value": "n"}]
+            edited = client.post(f"{base}/edit", json=edit)
+            remove = [{"feelbackId": created["feelbackId"], "revokeToken": edited.json()["revokable"]["token"]}]
+            removed = client.post(f"{base}/remove", json=remove)
+    finally:
+        api.kill(signal.SIGKILL)
+    assert edited.status_code == 200 and removed.status_code == 204
+    count_sql = "SELECT count() FROM raw.feedback_events WHERE project_id = {p:String} AND signal_id = {s:UUID}"
+    parameters = {"p": project.id, "s": created["feelbackId"]}
+    assert ch.query(count_sql, parameters=parameters).result_rows[0][0] == 0
+
+    restarted = ApiProcess(settings, clickhouse_server.url, FEELBACK_SPOOL_DRAIN_INTERVAL_MS="100").start()
+    try:
+        count, _ = wait_for_rows(ch, count_sql, parameters, 3, timeout=20)
+        assert count == 3
+        with httpx.Client(base_url=restarted.url, headers=headers) as client:
+            edited_again, removed_again = client.post(f"{base}/edit", json=edit), client.post(f"{base}/remove", json=remove)
+        assert edited_again.json() == edited.json() and edited_again.headers.get("Idempotent-Replayed") == "true"
+        assert removed_again.status_code == 204 and removed_again.headers.get("Idempotent-Replayed") == "true"
+        time.sleep(0.5)
+        assert ch.query(count_sql, parameters=parameters).result_rows[0][0] == 3
+    finally:
+        restarted.kill(signal.SIGTERM)
