@@ -98,9 +98,14 @@ def client_key(request: Request) -> str:
 
 
 class AccountLimits:
-    """The throttles of one app (``app.state.account_limits``)."""
+    """The throttles of one app (``app.state.account_limits``); tests pass tighter or looser ones."""
 
-    def __init__(self) -> None:
-        self.sign_in_by_email = AttemptThrottle()
-        self.sign_in_by_client = AttemptThrottle(free=20, refuse_after=100)
-        self.mail = MailRequests()
+    def __init__(
+        self,
+        sign_in_by_email: AttemptThrottle | None = None,
+        sign_in_by_client: AttemptThrottle | None = None,
+        mail: MailRequests | None = None,
+    ) -> None:
+        self.sign_in_by_email = sign_in_by_email or AttemptThrottle()
+        self.sign_in_by_client = sign_in_by_client or AttemptThrottle(free=20, refuse_after=100)
+        self.mail = mail or MailRequests()

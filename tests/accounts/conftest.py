@@ -52,7 +52,9 @@ def accounts_settings(control_settings, smtp_server):
 
 @pytest.fixture()
 def app(accounts_settings):
-    return create_app(accounts_settings)
+    app = create_app(accounts_settings)
+    yield app
+    app.state.account_mail.mailer.wait()  # before the SMTP server may stop
 
 
 @pytest.fixture()
