@@ -8,7 +8,7 @@ from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import ContentSet
 from feelback.demo import ensure_demo
 from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings
-from tests.sdk.support import QUICK_SET, PageServer, SdkStack, ensure_built
+from tests.sdk.support import QUICK_SET, TEN_SET, PageServer, SdkStack, ensure_built
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +23,7 @@ def sdk_stack(tmp_path_factory, clickhouse_server, sdk_built) -> SdkStack:
     demo = ensure_demo(settings)
     with session_scope(settings) as session:  # a set whose edit window closes at once
         session.add(ContentSet(project_id=demo.project_id, key=QUICK_SET, signal_type="yesno", edit_window_seconds=1))
+        session.add(ContentSet(project_id=demo.project_id, key=TEN_SET, signal_type="rating", config={"scale": 10}))
     api = ApiProcess(settings, clickhouse_server.url).start()
     pages = PageServer()
     yield SdkStack(api.url, demo, pages)

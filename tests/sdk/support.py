@@ -20,6 +20,7 @@ SDK = REPO / "sdk"
 DIST = SDK / "dist" / "v1"
 AXE = SDK / "node_modules" / "axe-core" / "axe.min.js"
 QUICK_SET = "sdk-quick"  # yes/no, edit window of 1 s
+TEN_SET = "sdk-ten"  # ratings from 1 to 10
 WIDGETS = {
     "yesno": "demo-yesno",
     "updown": "demo-updown",

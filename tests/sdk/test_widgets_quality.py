@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.sdk.support import AXE, WIDGETS
+from tests.sdk.support import AXE, TEN_SET, WIDGETS
 from tests.sdk.test_widgets_browser import all_widgets, content_key, open_page, record_events, wait_events, widget
 
 
@@ -166,3 +166,26 @@ def test_the_demo_page_served_by_the_api_works(sdk_stack, page):
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]] == []
+
+
+def test_attributes_scale_content_shortcuts_counts_and_theming(sdk_stack, page):
+    head = "<style>.themed{--feelback-accent:rgb(200, 0, 100)} .themed feelback-like::part(button){border-radius:0}</style>"
+    body = (
+        f'<feelback-rating set="{TEN_SET}" content="$url"></feelback-rating>'
+        '<div class="themed"><feelback-like set="demo-like" content="$path" counts="false"></feelback-like></div>'
+    )
+    open_page(sdk_stack, page, body, count=2, head=head)
+    rating, like = widget(page, "feelback-rating"), widget(page, "feelback-like")
+    assert rating.get_by_role("radio").count() == 10 and rating.get_by_role("radio", name="10 of 10").count() == 1
+    assert like.locator(".count").count() == 0, "counts hidden"
+    button = like.get_by_role("button", name="Like")
+    assert button.evaluate("b => getComputedStyle(b).borderTopLeftRadius") == "0px", "::part(button) styles it"
+    record_events(page)
+    rating.locator("label").nth(9).click()
+    button.click()
+    events = {tag: detail for tag, _, detail in wait_events(page, [("feelback-rating", "sent"), ("feelback-like", "sent")])}
+    path = page.evaluate("location.pathname")
+    assert events["feelback-rating"]["content_key"] == page.evaluate("location.origin") + path and events["feelback-rating"]["value"] == 10
+    assert events["feelback-like"]["content_key"] == path
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(200, 0, 100)", "--feelback-accent themes it"
+    assert sdk_stack.wait_stats(TEN_SET, page.evaluate("location.origin") + path, {"10": 1})["counts"] == {"10": 1}
