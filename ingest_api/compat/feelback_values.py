@@ -12,13 +12,15 @@ widgets index by button.
   ``context.$user`` is the contact e-mail; other context entries fill declared form fields.
 
 Anything not translated is passed on as sent, so our own value rules refuse it with their message.
+A tag without text is refused (our feedback messages have text). ``python -m
+ingest_api.compat.feelback_values github`` prints a preset as a reaction set's ``config``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from feelback.domain import ContentSetRules, MessageConfig, Reaction, ReactionConfig, SignalType
+from feelback.domain import ContentSetRules, MessageConfig, Reaction, ReactionConfig, SignalType, SignalValueError
 
 USER_CONTEXT = "$user"
 
@@ -70,7 +72,7 @@ def signal_fields(rules: ContentSetRules, value: Any, context: dict[str, Any] | 
     kind = rules.signal_type
     if kind is SignalType.message:
         assert isinstance(rules.config, MessageConfig)
-        return _message_fields(rules.config, value, context or {})
+        return _message_fields(rules, value, context or {})
     if kind in (SignalType.yesno, SignalType.updown) and isinstance(value, str):
         if value in _POSITIVE:
             return {"value": 1}
@@ -94,7 +96,9 @@ def reaction_key(config: ReactionConfig, value: str) -> str | None:
     return None
 
 
-def _message_fields(config: MessageConfig, value: Any, context: dict[str, Any]) -> dict[str, Any]:
+def _message_fields(rules: ContentSetRules, value: Any, context: dict[str, Any]) -> dict[str, Any]:
+    config = rules.config
+    assert isinstance(config, MessageConfig)
     declared = {field.name for field in config.form_fields}
     fields: dict[str, Any] = {}
     form_fields = {name: text for name, text in context.items() if name in declared}
@@ -107,6 +111,9 @@ def _message_fields(config: MessageConfig, value: Any, context: dict[str, Any]) 
             if isinstance(tag, str) and tag not in config.tags and TAG_ALIASES.get(tag) in config.tags:
                 tag = TAG_ALIASES[tag]
             fields["tags"] = [tag]
+            if fields.get("message") in (None, ""):
+                rule = "a tag alone is not stored: feedback needs text (make the widget's message field required)"
+                raise SignalValueError("message", rule, rules.key)
         form_fields.update(value)  # anything else must be a declared form field: our rules say so if not
     else:
         fields["message"] = value
@@ -135,3 +142,13 @@ def widget_counts(rules: ContentSetRules, counts: dict[str, int]) -> list[int]:
     else:
         names = []
     return [int(counts.get(name, 0)) for name in names]
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name not in REACTION_PRESETS:
+        sys.exit(f"usage: python -m ingest_api.compat.feelback_values {{{','.join(REACTION_PRESETS)}}}")
+    print(json.dumps({"reactions": [reaction.model_dump() for reaction in REACTION_PRESETS[name]]}, ensure_ascii=False))

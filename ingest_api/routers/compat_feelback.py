@@ -28,12 +28,12 @@ from ingest_api.compat.feelback_wire import (
     CreateArgs, EditArgs, RemoveArgs, WireError, created_answer, edit_key, edited_answer,
     parse_aggregates_query, parse_args, remove_key, split_revoke_token,
 )  # fmt: skip
-from feelback.domain import ContentSetRules
+from feelback.domain import ContentSetRules, SignalValueError
 from ingest_api.errors import ApiError
 from ingest_api.ingest.bodies import read_body
 from ingest_api.ingest.caller import Caller, caller_of
 from ingest_api.ingest.operations import grant_of
-from ingest_api.ingest.refusals import Refusal
+from ingest_api.ingest.refusals import Refusal, invalid
 from ingest_api.ingest.service import submit
 from ingest_api.ingest.state import ingest_of
 from ingest_api.routers.stats import service_of
@@ -92,6 +92,13 @@ async def _rules_of_signal(caller: Caller, signal_id: str, edit_token: str) -> C
     return await caller.ingest.rules(caller.project_id, grant.content_set)
 
 
+def _fields(rules: ContentSetRules, value: Any, context: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return signal_fields(rules, value, context)
+    except SignalValueError as exc:
+        raise invalid(exc) from None
+
+
 def _signal_id(feelback_id: str) -> str:
     try:
         return str(uuid.UUID(feelback_id))
@@ -124,7 +131,7 @@ async def _adapted(request: Request, public_key: str, model: type,
 async def create(request: Request, public_key: str) -> Response:
     async def run(caller: Caller, args: CreateArgs):
         rules = await caller.ingest.rules(caller.project_id, args.contentSetId)
-        data = {"content_set": args.contentSetId, "content_key": args.key, **signal_fields(rules, args.value, args.context)}
+        data = {"content_set": args.contentSetId, "content_key": args.key, **_fields(rules, args.value, args.context)}
         status, body, headers = await submit(caller, "create", data)
         return status, body, headers, lambda ours, headers: _json(200, created_answer(ours, args.revokable), headers)
 
@@ -139,7 +146,7 @@ async def edit(request: Request, public_key: str) -> Response:
     async def run(caller: Caller, args: EditArgs):
         signal_id = _signal_id(args.feelbackId)
         edit_token, edits = split_revoke_token(args.revokeToken)
-        fields = signal_fields(await _rules_of_signal(caller, signal_id, edit_token), args.value, None)
+        fields = _fields(await _rules_of_signal(caller, signal_id, edit_token), args.value, None)
         key = edit_key(signal_id, edits, fields)
         status, body, headers = await submit(caller, "edit", {"edit_token": edit_token, **fields}, signal_id, key)
         return status, body, headers, lambda ours, headers: _json(200, edited_answer(ours, edit_token, edits), headers)
