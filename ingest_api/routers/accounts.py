@@ -24,7 +24,7 @@ from feelback.control_plane.links import BadLink, LinkPurpose
 from feelback.control_plane.models import utcnow
 from feelback.control_plane.passwords import check_new_password, hash_password, verify_password
 from feelback.control_plane.sessions import idle_deadline, revoke_session, revoke_user_sessions, start_session
-from feelback.control_plane.users import create_user, find_user, rotate_link_nonce, set_password
+from feelback.control_plane.users import OPERATOR_USER_ID, create_user, find_user, rotate_link_nonce, set_password
 from feelback.settings import Settings
 from ingest_api.auth.csrf import check_request_origin
 from ingest_api.auth.limits import AccountLimits, client_key, too_many
@@ -209,7 +209,7 @@ def _mail_link_if_account(request: Request, db: Session, settings: Settings, ema
     check_request_origin(request, settings)
     _limits(request).mail.client_may_ask(client_key(request))
     user = find_user(db, email)
-    if user is not None and _limits(request).mail.address_may_receive(purpose.value, user.email):
+    if user is not None and user.id != OPERATOR_USER_ID and _limits(request).mail.address_may_receive(purpose.value, user.email):
         mail = _mail(request)
         link = mail.link(purpose, {"u": user.id, "n": user.link_nonce})
         mail.send(user.email, subject, text.format(link=link, lifetime=lifetime(purpose)))
