@@ -21,7 +21,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from ingest_api.errors import ApiError
-from ingest_api.ratelimit import TokenBuckets, retry_after_header
+from ingest_api.ratelimit import TokenBuckets, network_of, retry_after_header
 
 
 class AttemptThrottle:
@@ -94,7 +94,8 @@ def too_many(seconds: float, message: str) -> ApiError:
 
 
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's network (IPv6: its /64, which one host may rotate through), as the ingest limits key it."""
+    return network_of(request.client.host) if request.client else "unknown"
 
 
 class AccountLimits:

@@ -279,3 +279,36 @@ def test_a_compressed_request_block_past_the_size_limit_is_refused(clickhouse_se
         send_in_background(sock, request_head("/?decompress=1", headers) + block_head + bytes(3 << 20))
         status, head = http_status(sock)
         assert status == 500 and b"X-ClickHouse-Exception-Code: 39" in head
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_compressed_body_is_decompressed_in_bounded_pieces(tmp_path):
+    """A gzip body of 1 MiB that expands to 256 MiB: the server's peak memory must not follow it
+    (a server process of its own, so that its peak is this request's)."""
+    import zlib
+
+    from warehouse.local_server.process import ServerProcess
+
+    packer = zlib.compressobj(1, wbits=31)
+    bomb = packer.compress(b"SELECT 1 ") + b"".join(packer.compress(b" " * (1 << 20)) for _ in range(256)) + packer.flush()
+    server = ServerProcess(data_dir=tmp_path / "clickhouse").start()
+    try:
+        before = peak_rss(server.process.pid)
+        headers = {
+            "Content-Length": str(len(bomb)), "Content-Encoding": "gzip",
+            "X-ClickHouse-User": "default", "X-ClickHouse-Key": server.password,
+        }  # fmt: skip
+        with socket.create_connection((server.host, server.http_port), timeout=30) as sock:
+            sock.sendall(request_head("/", headers) + bomb)
+            status, head = http_status(sock)
+        grown = peak_rss(server.process.pid) - before
+    finally:
+        server.stop()
+    assert status == 400 and b"X-ClickHouse-Exception-Code: 62" in head
+    assert grown < 64 << 20, f"the server's peak grew by {grown >> 20} MiB for a 256 MiB bomb"

@@ -34,18 +34,48 @@ _ZSTD_LEVEL = 1
 _ZLIB_LEVEL = 3  # ClickHouse's http_zlib_compression_level default
 
 
+_PIECE = 4 << 20  # most bytes one step of a request body's decompression yields: a bomb is streamed, never held
+
+
 def _frames(make: Callable[[], object], chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Decompress a sequence of concatenated frames/members with fresh decompressors."""
+    """Decompress a sequence of concatenated frames/members with fresh decompressors, in pieces of at
+    most ``_PIECE`` bytes however much a chunk expands (zlib, lzma, bz2 and lz4 all take ``max_length``)."""
     decompressor = make()
     for chunk in chunks:
         while chunk:
-            out = decompressor.decompress(chunk)
+            out = decompressor.decompress(chunk, _PIECE)
             if out:
                 yield out
-            if not decompressor.eof:
-                break
-            chunk = decompressor.unused_data
-            decompressor = make()
+            while not decompressor.eof and not getattr(decompressor, "needs_input", True):
+                out = decompressor.decompress(b"", _PIECE)  # lzma, bz2, lz4 keep unread input inside
+                if out:
+                    yield out
+            if decompressor.eof:  # the next member/frame, if any (zlib's tail then repeats it: ignored)
+                chunk = decompressor.unused_data
+                decompressor = make()
+            else:
+                chunk = getattr(decompressor, "unconsumed_tail", b"")  # zlib keeps unread input outside
+
+
+class _ChunkSource:
+    """A file-like ``read`` over an iterator of byte chunks (for zstandard's stream reader)."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._pending:
+            self._pending = next(self._chunks, b"")
+        size = len(self._pending) if size < 0 else size
+        piece, self._pending = self._pending[:size], self._pending[size:]
+        return piece
+
+
+def _zstd_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    reader = zstandard.ZstdDecompressor().stream_reader(_ChunkSource(chunks), read_across_frames=True)
+    while piece := reader.read(_PIECE):
+        yield piece
 
 
 def _brotli_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -60,7 +90,7 @@ _REQUEST_DECODERS = {
     "gzip": lambda chunks: _frames(lambda: zlib.decompressobj(wbits=47), chunks),
     "deflate": lambda chunks: _frames(lambda: zlib.decompressobj(wbits=15), chunks),
     "lz4": lambda chunks: _frames(lz4.frame.LZ4FrameDecompressor, chunks),
-    "zstd": lambda chunks: _frames(lambda: zstandard.ZstdDecompressor().decompressobj(), chunks),
+    "zstd": _zstd_frames,
     "xz": lambda chunks: _frames(lzma.LZMADecompressor, chunks),
     "bz2": lambda chunks: _frames(bz2.BZ2Decompressor, chunks),
 }
