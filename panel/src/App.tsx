@@ -1,46 +1,79 @@
 import { useEffect } from "preact/hooks";
-import { credential, roleOf, signOutLocally } from "./auth";
+import { api } from "./api/client";
+import { chooseOrganization, credential, currentOrgId, me, signedInAs, signOutLocally } from "./auth";
 import { loadProjects, type Project } from "./projects";
-import { href, location$, match, navigate, projectHref } from "./router";
+import { href, location$, match, navigate, projectHref, PUBLIC_SCREENS, type Route } from "./router";
 import { useStore } from "./store";
 import { setTheme, theme, type ThemeChoice } from "./theme";
 import { useResource, type Resource } from "./ui/resource";
 import { ErrorBox, Loading } from "./ui/states";
-import { SignIn } from "./screens/SignIn";
+import { ConfirmEmailPage, InvitationPage, MagicLinkPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage } from "./screens/Account";
+import { Members } from "./screens/Members";
 import { Projects } from "./screens/Projects";
 import { ProjectScreen, SCREENS } from "./screens/ProjectScreen";
 
+const PUBLIC_PAGES: Record<string, () => preact.JSX.Element> = {
+  signin: SignInPage,
+  signup: SignUpPage,
+  verify: VerifyEmailPage,
+  magic: MagicLinkPage,
+  reset: ResetPasswordPage,
+  invitation: InvitationPage,
+  confirmEmail: ConfirmEmailPage,
+};
+
+async function checkSession(): Promise<void> {
+  try {
+    const { data } = await api.GET("/v1/me");
+    if (data) signedInAs(data);
+    else me.set(null);
+  } catch {
+    me.set(null);
+  }
+}
+
 export function App() {
   const path = useStore(location$);
-  const current = useStore(credential);
+  const bearer = useStore(credential);
+  const person = useStore(me);
   const route = match(path.split("?")[0]);
+  const signedIn = Boolean(bearer || person);
 
   useEffect(() => {
-    if (!current && route.name !== "signin") navigate(href("/signin"), true);
-  }, [current, route.name]);
+    if (!bearer && person === undefined) void checkSession();
+  }, [bearer, person]);
 
-  if (!current || route.name === "signin") {
+  useEffect(() => {
+    if (!signedIn && person !== undefined && !PUBLIC_SCREENS.has(route.name)) navigate(href("/signin"), true);
+    if (signedIn && (route.name === "signin" || route.name === "signup")) navigate(href("/projects"), true);
+  }, [signedIn, person, route.name]);
+
+  if (!bearer && person === undefined) return <Loading what="Feelback" />;
+  const Page = PUBLIC_PAGES[route.name];
+  if (Page && !(signedIn && (route.name === "signin" || route.name === "signup"))) {
     return (
       <>
         <SkipLink />
         <Header projects={null} projectId={null} />
-        <SignIn />
+        <Page />
       </>
     );
   }
+  if (!signedIn) return <Loading what="the sign-in page" />;
   return <SignedIn route={route} />;
 }
 
-function SignedIn({ route }: { route: ReturnType<typeof match> }) {
-  const current = useStore(credential)!;
-  const projects = useResource(() => loadProjects(current), [current.token]);
+function SignedIn({ route }: { route: Route }) {
+  const bearer = useStore(credential);
+  const orgId = useStore(currentOrgId);
+  const projects = useResource(() => loadProjects(bearer, orgId), [bearer?.token, orgId]);
   const projectId = route.params.project ?? null;
-  const role = roleOf(current);
 
   let body;
   if (route.name === "projects") body = <Projects projects={projects} />;
-  else if (projectId && SCREENS.some((screen) => screen.name === route.name) || route.name === "set") {
-    body = <ProjectScreen route={route} projects={projects} role={role} />;
+  else if (route.name === "members") body = <Members orgId={route.params.org} />;
+  else if (projectId && (SCREENS.some((screen) => screen.name === route.name) || route.name === "set")) {
+    body = <ProjectScreen route={route} />;
   } else {
     body = (
       <main id="main" class="page">
@@ -68,16 +101,48 @@ function SkipLink() {
   );
 }
 
+async function signOut(): Promise<void> {
+  if (!credential.value) await api.POST("/v1/auth/sign-out").catch(() => undefined);
+  signOutLocally();
+  navigate(href("/signin"), true);
+}
+
 function Header({ projects, projectId }: { projects: Resource<Project[]> | null; projectId: string | null }) {
-  const current = useStore(credential);
+  const bearer = useStore(credential);
+  const person = useStore(me);
+  const orgId = useStore(currentOrgId);
   const choice = useStore(theme);
+  const orgs = bearer ? [] : person?.organizations ?? [];
   return (
     <header class="topbar">
       <a class="brand" href={href("/projects")}>
         Feelback
       </a>
+      {orgs.length > 1 && (
+        <>
+          <label class="visually-hidden" for="org-switcher">
+            Organization
+          </label>
+          <select
+            id="org-switcher"
+            class="compact"
+            value={orgId ?? ""}
+            onChange={(event) => {
+              chooseOrganization((event.target as HTMLSelectElement).value);
+              navigate(href("/projects"));
+            }}
+          >
+            {orgs.map((org) => (
+              <option key={org.id} value={org.id}>
+                {org.name}
+              </option>
+            ))}
+          </select>
+        </>
+      )}
       {projects && <ProjectSwitcher projects={projects} projectId={projectId} />}
       <div class="topbar-end">
+        {orgs.length > 0 && orgId && <a href={href(`/org/${encodeURIComponent(orgId)}/members`)}>Members</a>}
         <label class="visually-hidden" for="theme">
           Theme
         </label>
@@ -86,15 +151,8 @@ function Header({ projects, projectId }: { projects: Resource<Project[]> | null;
           <option value="light">Light</option>
           <option value="dark">Dark</option>
         </select>
-        {current && (
-          <button
-            type="button"
-            class="secondary compact"
-            onClick={() => {
-              signOutLocally();
-              navigate(href("/signin"), true);
-            }}
-          >
+        {(bearer || person) && (
+          <button type="button" class="secondary compact" onClick={signOut} title={person?.user.email}>
             Sign out
           </button>
         )}
@@ -104,7 +162,6 @@ function Header({ projects, projectId }: { projects: Resource<Project[]> | null;
 }
 
 function ProjectSwitcher({ projects, projectId }: { projects: Resource<Project[]>; projectId: string | null }) {
-  if (projects.loading && !projects.data) return <Loading what="projects" />;
   if (projects.error) return <ErrorBox message={projects.error} retry={projects.reload} />;
   const list = projects.data ?? [];
   if (list.length < 2 && !projectId) return null;
@@ -128,6 +185,7 @@ function ProjectSwitcher({ projects, projectId }: { projects: Resource<Project[]
             {project.name}
           </option>
         ))}
+        {projectId && !list.some((project) => project.id === projectId) && <option value={projectId}>This project</option>}
       </select>
     </>
   );

@@ -1,9 +1,12 @@
-// Who is signed in. Until the accounts API serves sessions, the panel signs in with the operator's
-// admin token (every project) or a project's secret key (that project): both are the API's own
-// credentials, sent as a bearer token and kept only for this browser tab (sessionStorage).
+// Who is signed in: a person with a session cookie (GET /v1/me), or, for operators and scripts,
+// the admin token or a project's secret key sent as a bearer token and kept only for this browser
+// tab (sessionStorage). Roles decide what the panel shows; the API refuses anything else anyway.
+import type { components } from "./api/schema";
 import { createStore } from "./store";
 
-export type Role = "owner" | "admin" | "editor" | "viewer";
+export type Me = components["schemas"]["MeOut"];
+export type Role = components["schemas"]["Role"];
+export type Organization = components["schemas"]["OrganizationOut"];
 
 export interface Credential {
   kind: "admin" | "key";
@@ -12,6 +15,7 @@ export interface Credential {
 }
 
 const STORAGE_KEY = "feelback.credential";
+const ORG_KEY = "feelback.organization";
 
 function load(): Credential | null {
   try {
@@ -23,7 +27,15 @@ function load(): Credential | null {
 }
 
 export const credential = createStore<Credential | null>(load());
+/** The signed-in person: undefined until GET /v1/me answered, null when nobody is signed in. */
+export const me = createStore<Me | null | undefined>(undefined);
 export const signOutReason = createStore<string | null>(null);
+export const currentOrgId = createStore<string | null>(typeof localStorage === "undefined" ? null : localStorage.getItem(ORG_KEY));
+
+export function chooseOrganization(id: string): void {
+  localStorage.setItem(ORG_KEY, id);
+  currentOrgId.set(id);
+}
 
 export function signIn(next: Credential): void {
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
@@ -31,25 +43,41 @@ export function signIn(next: Credential): void {
   credential.set(next);
 }
 
+export function signedInAs(person: Me): void {
+  signOutReason.set(null);
+  me.set(person);
+  const orgs = person.organizations;
+  if (orgs.length && !orgs.some((org) => org.id === currentOrgId.value)) chooseOrganization(orgs[0].id);
+}
+
 export function signOutLocally(reason: string | null = null): void {
   sessionStorage.removeItem(STORAGE_KEY);
   signOutReason.set(reason);
   credential.set(null);
+  me.set(null);
 }
 
-/** What a role may do; the API refuses anything else anyway. */
+const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
+
+export function atLeast(role: Role, needed: Role): boolean {
+  return RANK[role] >= RANK[needed];
+}
+
+/** What a role may do (the API's ROUTE_ROLES). */
 export const can = {
-  manageProjects: (role: Role) => role === "owner" || role === "admin",
-  manageKeys: (role: Role) => role === "owner" || role === "admin",
-  editContent: (role: Role) => role !== "viewer",
-  triage: (role: Role) => role !== "viewer",
-  export: (role: Role) => role !== "viewer",
-  managePrivacy: (role: Role) => role === "owner" || role === "admin",
+  manageProjects: (role: Role) => atLeast(role, "admin"),
+  manageKeys: (role: Role) => atLeast(role, "admin"),
+  editContent: (role: Role) => atLeast(role, "member"),
+  triage: (role: Role) => atLeast(role, "member"),
+  export: (role: Role) => atLeast(role, "member"),
+  subscribe: (role: Role) => atLeast(role, "member"),
+  manageMembers: (role: Role) => atLeast(role, "admin"),
 };
 
-export function roleOf(current: Credential | null): Role {
-  if (!current) return "viewer";
-  return current.kind === "admin" ? "owner" : "admin";
+/** The caller's role on a project of ``organizationId``: keys and the operator have every right. */
+export function roleOn(organizationId: string | null, bearer: Credential | null, person: Me | null | undefined): Role {
+  if (bearer) return "owner";
+  return person?.organizations.find((org) => org.id === organizationId)?.role ?? "viewer";
 }
 
 /** A token's kind by its look, so the sign-in form can say what it got. */

@@ -1,4 +1,5 @@
-// The projects the signed-in person can open, loaded once and shared by the header and the screens.
+// The projects the signed-in person can open: an organization's (people), every one (the operator),
+// or the one of a secret key.
 import { api } from "./api/client";
 import { must } from "./api/errors";
 import type { components } from "./api/schema";
@@ -6,8 +7,9 @@ import type { Credential } from "./auth";
 
 export type Project = components["schemas"]["ProjectOut"];
 
-export async function loadProjects(current: Credential): Promise<Project[]> {
-  if (current.kind === "admin") return must(api.GET("/v1/projects"));
-  const owner = await must(api.GET("/v1/key"));
-  return [owner.project];
+export async function loadProjects(bearer: Credential | null, orgId: string | null): Promise<Project[]> {
+  if (bearer?.kind === "admin") return must(api.GET("/v1/projects"));
+  if (bearer?.kind === "key") return [(await must(api.GET("/v1/key"))).project];
+  if (!orgId) return [];
+  return must(api.GET("/v1/organizations/{org_id}/projects", { params: { path: { org_id: orgId } } }));
 }

@@ -10,6 +10,13 @@ export interface Route {
 
 const PATTERNS: [string, string][] = [
   ["signin", "/signin"],
+  ["signup", "/signup"],
+  ["verify", "/verify-email"],
+  ["magic", "/sign-in/link"],
+  ["reset", "/reset-password"],
+  ["invitation", "/invitations/accept"],
+  ["confirmEmail", "/confirm-email"],
+  ["members", "/org/:org/members"],
   ["projects", "/"],
   ["projects", "/projects"],
   ["overview", "/p/:project"],
@@ -45,6 +52,13 @@ export function match(pathname: string): Route {
     if (fits) return { name, params };
   }
   return { name: "notfound", params: {} };
+}
+
+/** Screens anyone may open, signed in or not (mail links land on them). */
+export const PUBLIC_SCREENS = new Set(["signin", "signup", "verify", "magic", "reset", "invitation", "confirmEmail"]);
+
+export function queryParam(name: string): string | null {
+  return typeof location === "undefined" ? null : new URLSearchParams(location.search).get(name);
 }
 
 export function href(path: string): string {

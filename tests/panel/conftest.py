@@ -3,16 +3,29 @@ from __future__ import annotations
 import pytest
 
 from tests.api.ingest_support import ApiProcess, ingest_settings, seed_project
+from tests.fixtures.smtp import smtp_controller
 from tests.panel.panel_support import ADMIN_TOKEN, require_built_panel
 
 
 @pytest.fixture(scope="module")
-def panel_api(clickhouse_server, tmp_path_factory):
-    """The API serving the built panel, with the admin token set and one seeded project (``.project``)."""
+def panel_mailbox():
+    """A real SMTP server on loopback for the API's account mails; ``.server`` is its controller."""
+    with smtp_controller() as (controller, handler):
+        handler.server = controller
+        yield handler
+
+
+@pytest.fixture(scope="module")
+def panel_api(clickhouse_server, tmp_path_factory, panel_mailbox):
+    """The API serving the built panel, with the admin token set, mails to ``panel_mailbox`` and one
+    seeded project (``.project``)."""
     require_built_panel()
     settings = ingest_settings(tmp_path_factory.mktemp("panel-home"))
     project = seed_project(settings)
-    api = ApiProcess(settings, clickhouse_server.url, FEELBACK_ADMIN_TOKEN=ADMIN_TOKEN).start()
+    smtp = f"smtp://{panel_mailbox.server.hostname}:{panel_mailbox.server.port}"
+    api = ApiProcess(settings, clickhouse_server.url, FEELBACK_ADMIN_TOKEN=ADMIN_TOKEN, FEELBACK_SMTP_URL=smtp)
+    api.env["FEELBACK_PUBLIC_URL"] = api.url
+    api.start()
     api.project = project
     yield api
     api.kill()

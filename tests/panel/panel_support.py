@@ -16,6 +16,14 @@ ADMIN_TOKEN = "panel-admin-token-for-tests"
 THEMES = ("light", "dark")
 
 
+def sign_in_with_key(page, api, token: str) -> None:
+    """Signs in on the sign-in page with a secret key or the admin token."""
+    page.goto(f"{api.url}/app/signin")
+    page.get_by_text("Sign in with a secret key or the admin token").click()
+    page.get_by_label("Secret key or admin token").fill(token)
+    page.get_by_role("button", name="Sign in with the key").click()
+
+
 def require_built_panel() -> None:
     if not (DIST / "index.html").is_file() or not AXE.is_file():
         pytest.fail("the panel is not built: run `make install` (npm ci and the panel's build)")
@@ -57,3 +65,22 @@ def send_signal(api, content_set: str, content_key: str, **fields) -> dict:
     response = httpx.post(f"{api.url}/v1/signals", json=body, headers=headers, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def mailed_link(mailbox, recipient: str, page: str, timeout: float = 10.0) -> str:
+    """The newest link to ``/app/<page>?token=...`` in the mails ``recipient`` received (waits for one)."""
+    import email
+    import re
+    import time
+    from email import policy
+
+    pattern = re.compile(rf"https?://\S+/app/{re.escape(page)}\?token=\S+")
+    deadline = time.monotonic() + timeout
+    while True:
+        for envelope in reversed(mailbox.to(recipient)):
+            text = email.message_from_bytes(envelope.content, policy=policy.default).get_body(preferencelist=("plain",)).get_content()
+            if found := pattern.search(text):
+                return found.group(0)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{recipient} got no mail with a /app/{page} link in {timeout} s")
+        time.sleep(0.05)

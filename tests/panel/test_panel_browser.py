@@ -22,8 +22,9 @@ def context(browser):
 def sign_in(page, api, token: str) -> None:
     page.goto(f"{api.url}/app/")
     expect(page).to_have_url(re.compile(r"/app/signin$"))
+    page.get_by_text("Sign in with a secret key or the admin token").click()
     page.get_by_label("Secret key or admin token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with the key").click()
 
 
 def test_sign_in_screen_is_accessible_and_refuses_bad_tokens(context, panel_api, artifacts):
@@ -32,12 +33,19 @@ def test_sign_in_screen_is_accessible_and_refuses_bad_tokens(context, panel_api,
     expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
     check_screen(page, artifacts, "signin")
 
+    page.get_by_label("E-mail").fill("nobody@example.com")
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("e-mail address or the password is wrong")
+    page.reload()
+
+    page.get_by_text("Sign in with a secret key or the admin token").click()
     page.get_by_label("Secret key or admin token").fill(panel_api.project.public_key)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with the key").click()
     expect(page.get_by_role("alert")).to_contain_text("public key")
 
     page.get_by_label("Secret key or admin token").fill("fb_sk_thisisnotarealkey")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with the key").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
     assert axe_violations(page) == []
 

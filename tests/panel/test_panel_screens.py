@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.panel.panel_support import check_screen, send_signal
+from tests.panel.panel_support import check_screen, send_signal, sign_in_with_key
 
 
 @pytest.fixture()
@@ -17,9 +17,7 @@ def page(browser, panel_api):
     """A page signed in with the project's secret key."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.goto(f"{panel_api.url}/app/signin")
-    page.get_by_label("Secret key or admin token").fill(panel_api.project.secret_key)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_key(page, panel_api, panel_api.project.secret_key)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     yield page
     context.close()

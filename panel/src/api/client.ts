@@ -1,7 +1,7 @@
 // The panel's only way to the API: openapi-fetch typed by the schema the build dumps from the app.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths } from "./schema";
-import { credential, signOutLocally } from "../auth";
+import { credential, me, signOutLocally } from "../auth";
 
 const authorize: Middleware = {
   onRequest({ request }) {
@@ -12,7 +12,7 @@ const authorize: Middleware = {
     return request;
   },
   onResponse({ response }) {
-    if (response.status === 401 && credential.value) signOutLocally("Your sign-in has ended. Please sign in again.");
+    if (response.status === 401 && (credential.value || me.value)) signOutLocally("Your sign-in has ended. Please sign in again.");
     return response;
   },
 };

@@ -1,8 +1,11 @@
-import type { Role } from "../auth";
+import { api } from "../api/client";
+import { must } from "../api/errors";
+import { credential, me, roleOn, type Role } from "../auth";
 import type { Project } from "../projects";
-import { projectHref, type Route } from "../router";
-import type { Resource } from "../ui/resource";
-import { Loaded } from "../ui/states";
+import { href, projectHref, type Route } from "../router";
+import { useStore } from "../store";
+import { useResource } from "../ui/resource";
+import { ErrorBox, Loading } from "../ui/states";
 import { ContentSetPage, ContentSets } from "./ContentSets";
 import { Keys } from "./Keys";
 import { Overview } from "./Overview";
@@ -20,9 +23,12 @@ export const SCREENS = [
   { name: "settings", label: "Settings" },
 ];
 
-export function ProjectScreen({ route, projects, role }: { route: Route; projects: Resource<Project[]>; role: Role }) {
+export function ProjectScreen({ route }: { route: Route }) {
   const projectId = route.params.project;
   const active = route.name === "set" ? "sets" : route.name;
+  const bearer = useStore(credential);
+  const person = useStore(me);
+  const project = useResource(() => must(api.GET("/v1/projects/{project_id}", { params: { path: { project_id: projectId } } })), [projectId]);
   return (
     <div class="project-layout">
       <nav class="project-nav" aria-label="Project">
@@ -37,28 +43,31 @@ export function ProjectScreen({ route, projects, role }: { route: Route; project
         </ul>
       </nav>
       <main id="main" class="page">
-        <Loaded resource={projects} what="the project">
-          {(list) => {
-            const project = list.find((candidate) => candidate.id === projectId);
-            if (!project) {
-              return (
-                <p role="alert">
-                  There is no project “{projectId}” that you can open. <a href="/app/projects">See your projects</a>.
-                </p>
-              );
-            }
-            return <Screen name={route.name} route={route} project={project} role={role} reloadProjects={projects.reload} />;
-          }}
-        </Loaded>
+        {project.error ? (
+          <>
+            <ErrorBox message={project.error} retry={project.reload} />
+            <p>
+              <a href={href("/projects")}>See your projects</a>
+            </p>
+          </>
+        ) : !project.data ? (
+          <Loading what="the project" />
+        ) : (
+          <Screen
+            name={route.name}
+            route={route}
+            project={project.data}
+            role={roleOn(project.data.organization_id, bearer, person)}
+            reloadProject={project.reload}
+          />
+        )}
       </main>
     </div>
   );
 }
 
-function Screen({ name, route, project, role, reloadProjects }: { name: string; route: Route; project: Project; role: Role; reloadProjects: () => void }) {
+function Screen({ name, route, project, role, reloadProject }: { name: string; route: Route; project: Project; role: Role; reloadProject: () => void }) {
   switch (name) {
-    case "settings":
-      return <Settings project={project} role={role} onSaved={reloadProjects} />;
     case "overview":
       return <Overview project={project} />;
     case "sets":
@@ -67,6 +76,8 @@ function Screen({ name, route, project, role, reloadProjects }: { name: string; 
       return <ContentSetPage project={project} role={role} setKey={route.params.set} />;
     case "keys":
       return <Keys project={project} role={role} />;
+    case "settings":
+      return <Settings project={project} role={role} onSaved={reloadProject} />;
     default:
       return (
         <section>

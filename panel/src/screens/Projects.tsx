@@ -2,28 +2,41 @@ import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { must } from "../api/errors";
 import type { components } from "../api/schema";
-import { credential } from "../auth";
+import { can, chooseOrganization, credential, currentOrgId, me, signedInAs } from "../auth";
 import { projectHref } from "../router";
 import { useStore } from "../store";
 import { originsFromText } from "../timezones";
 import { Field, FormError, OriginsField, ShownOnce, inputValue } from "../ui/forms";
 import { useAction, type Resource } from "../ui/resource";
-import { Empty, Loaded } from "../ui/states";
+import { Empty, Loaded, Notice } from "../ui/states";
 import type { Project } from "../projects";
 
 type Created = components["schemas"]["ProjectCreated"];
 
 export function Projects({ projects }: { projects: Resource<Project[]> }) {
-  const current = useStore(credential);
-  const canCreate = current?.kind === "admin";
+  const bearer = useStore(credential);
+  const person = useStore(me);
+  const orgId = useStore(currentOrgId);
+  const organization = person?.organizations.find((org) => org.id === orgId);
+
+  if (!bearer && person && person.organizations.length === 0) {
+    return (
+      <main id="main" class="page">
+        <h1>Welcome to Feelback</h1>
+        <p class="lead">Projects belong to an organization: your company or team. Name yours to start; you can invite people later.</p>
+        <CreateOrganization />
+      </main>
+    );
+  }
+  const canCreate = bearer?.kind === "admin" || (organization !== undefined && can.manageProjects(organization.role));
   return (
     <main id="main" class="page">
-      <h1>Projects</h1>
+      <h1>{organization ? `Projects of ${organization.name}` : "Projects"}</h1>
       <Loaded resource={projects} what="your projects">
         {(list) =>
           list.length === 0 ? (
             <Empty title="No projects yet">
-              <p>A project holds the feedback of one website or app. Create your first one below.</p>
+              <p>A project holds the feedback of one website or app.{canCreate ? " Create your first one below." : " Ask an admin to create one."}</p>
             </Empty>
           ) : (
             <ul class="cards" aria-label="Projects">
@@ -41,12 +54,44 @@ export function Projects({ projects }: { projects: Resource<Project[]> }) {
           )
         }
       </Loaded>
-      {canCreate && <CreateProject onCreated={projects.reload} />}
+      {canCreate ? (
+        <CreateProject orgId={bearer ? null : orgId} onCreated={projects.reload} />
+      ) : (
+        organization && <Notice>Your role ({organization.role}) cannot create projects.</Notice>
+      )}
     </main>
   );
 }
 
-function CreateProject({ onCreated }: { onCreated: () => void }) {
+function CreateOrganization() {
+  const [name, setName] = useState("");
+  const action = useAction();
+  return (
+    <form
+      class="card stack"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const created = await action.run(() => must(api.POST("/v1/organizations", { body: { name: name.trim() } })));
+        if (created) {
+          signedInAs(await must(api.GET("/v1/me")));
+          chooseOrganization(created.id);
+        }
+      }}
+    >
+      <Field id="org-name" label="Organization name" help="E.g. your company's name.">
+        <input id="org-name" required maxLength={200} value={name} onInput={(e) => setName(inputValue(e))} aria-describedby="org-name-help" />
+      </Field>
+      <FormError message={action.error} />
+      <div>
+        <button type="submit" disabled={action.busy || !name.trim()}>
+          Create organization
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CreateProject({ orgId, onCreated }: { orgId: string | null; onCreated: () => void }) {
   const [name, setName] = useState("");
   const [origins, setOrigins] = useState("");
   const [created, setCreated] = useState<Created | null>(null);
@@ -54,8 +99,9 @@ function CreateProject({ onCreated }: { onCreated: () => void }) {
 
   async function submit(event: Event) {
     event.preventDefault();
+    const body = { name: name.trim(), allowed_origins: originsFromText(origins) };
     const result = await action.run(() =>
-      must(api.POST("/v1/projects", { body: { name: name.trim(), allowed_origins: originsFromText(origins) } })),
+      must(orgId ? api.POST("/v1/organizations/{org_id}/projects", { params: { path: { org_id: orgId } }, body }) : api.POST("/v1/projects", { body })),
     );
     if (result) {
       setCreated(result);
@@ -74,11 +120,11 @@ function CreateProject({ onCreated }: { onCreated: () => void }) {
             <strong>{created.project.name}</strong> is ready.
           </p>
           <ShownOnce label="Public key (for your pages)" value={created.public_key} />
-          <ShownOnce label="Secret key (for your servers and for signing in here)" value={created.secret_key} />
-          <p>
+          <ShownOnce label="Secret key (for your servers)" value={created.secret_key} />
+          <p class="row-actions">
             <a class="button" href={projectHref(created.project.id, "install")}>
               Install the widgets
-            </a>{" "}
+            </a>
             <button type="button" class="secondary" onClick={() => setCreated(null)}>
               Create another
             </button>

@@ -1,13 +1,11 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { errorText } from "../api/errors";
-import { signIn, signOutReason, tokenKind } from "../auth";
+import { signIn, tokenKind } from "../auth";
 import { href, navigate, projectHref } from "../router";
-import { useStore } from "../store";
-import { Notice } from "../ui/states";
 
-export function SignIn() {
-  const reason = useStore(signOutReason);
+/** Operators and scripts: the admin token (every project) or a project's secret key (that project). */
+export function KeySignIn() {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -42,34 +40,30 @@ export function SignIn() {
   }
 
   return (
-    <main id="main" class="signin">
-      <h1>Sign in to Feelback</h1>
-      {reason && <Notice kind="warning">{reason}</Notice>}
-      <form onSubmit={submit} class="card stack" noValidate>
-        <label for="token">Secret key or admin token</label>
-        <input
-          id="token"
-          name="token"
-          type="password"
-          autoComplete="current-password"
-          value={token}
-          onInput={(event) => setToken((event.target as HTMLInputElement).value)}
-          aria-describedby="token-help"
-          aria-invalid={error ? "true" : undefined}
-        />
-        <p id="token-help" class="help">
-          A project's secret key (starts with <code>fb_sk_</code>) opens that project. The operator's admin token opens every
-          project. <code>feelback project create</code> prints a new project's keys.
+    <form onSubmit={submit} class="stack" noValidate>
+      <label for="token">Secret key or admin token</label>
+      <input
+        id="token"
+        name="token"
+        type="password"
+        autoComplete="off"
+        value={token}
+        onInput={(event) => setToken((event.target as HTMLInputElement).value)}
+        aria-describedby="token-help"
+        aria-invalid={error ? "true" : undefined}
+      />
+      <p id="token-help" class="help">
+        A project's secret key (starts with <code>fb_sk_</code>) opens that project with every right. The operator's admin token opens every
+        project. Kept only in this tab.
+      </p>
+      {error && (
+        <p class="field-error" role="alert">
+          {error}
         </p>
-        {error && (
-          <p class="field-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
-        </button>
-      </form>
-    </main>
+      )}
+      <button type="submit" disabled={busy}>
+        {busy ? "Signing in…" : "Sign in with the key"}
+      </button>
+    </form>
   );
 }
