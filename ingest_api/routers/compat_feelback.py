@@ -43,6 +43,7 @@ PREFIX = "/v1/compat/feelback/{public_key}/v0/feelbacks"
 
 router = APIRouter(prefix=PREFIX, tags=["compat: original Feelback SDKs"])
 
+
 def _arguments(model: type, description: str) -> dict[str, Any]:
     """OpenAPI of a body the SDK sends: a JSON array whose first item is ``model``."""
     schema = {"type": "array", "minItems": 1, "items": model.model_json_schema()}
