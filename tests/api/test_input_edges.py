@@ -160,3 +160,10 @@ def test_ordinary_unicode_names_are_kept(api, private, project_path):
     name = "Café Docs 👩‍💻 — ünïcødé"
     answer = api.patch(project_path, json={"name": name}, headers=private)
     assert answer.status_code == 200 and answer.json()["name"] == name
+
+
+def test_a_405_names_every_method_of_the_path(api, public):
+    answer = api.request("OPTIONS", f"/v1/signals/{uuid.uuid4()}", headers=public)
+    assert answer.status_code == 405
+    assert set(answer.headers["Allow"].split(", ")) == {"PATCH", "DELETE"}
+    assert "PATCH" in answer.json()["error"]["message"] and "DELETE" in answer.json()["error"]["message"]

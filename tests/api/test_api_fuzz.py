@@ -1,0 +1,195 @@
+"""Schemathesis over the whole OpenAPI document against the API as ``feelback up`` serves it.
+
+One ``schemathesis run`` (its own CLI, as a user would run it) with the coverage phase (boundary
+and just-out-of-bounds values of every documented parameter and body field), the fuzzing phase and
+the stateful phase (chains of calls along the links it infers: create a key, then revoke it, ...).
+Every operation is called with the credentials it takes: the admin token for ``/v1/projects``, a
+real project's secret key for everything under it (its ``project_id`` pinned, so the calls reach
+the routes' own code), the public key for ingest and stats; the download link takes none.
+
+- Every operation must never answer 5xx.
+- The public ingest operations must also answer as documented (status codes, content types,
+  bodies, headers, ``Allow`` on a 405) and refuse schema-invalid input.
+
+Sized for the suite: a fixed seed, a few examples per operation and a time budget (``MAX_SECONDS``).
+``DELETE /v1/projects/{project_id}`` is left out (it would delete the project every other call
+uses); ``tests/api/test_management.py`` covers it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from feelback.control_plane.db import session_scope
+from feelback.control_plane.models import ApiKey, ExportFormat, ExportRequest, RecapFrequency, RecapSubscription
+from feelback.control_plane.projects import create_project, issue_key
+from tests.api.ingest_support import BROWSER_UA, CONTENT_SETS, REPO, ApiProcess, ingest_settings, seed_project, wait_for_rows
+
+ADMIN_TOKEN = "fuzz-admin-token"
+MAX_EXAMPLES = 5
+MAX_SECONDS = 80  # fuzzing and stateful repeat until the budget is spent
+INGEST = r"^/v1/(signals|batch)"
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+DECOY_ROWS = 50
+CALENDAR_ENDS = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0999-12-31T23:59:59Z"]
+CALENDAR_BINDINGS = "\n".join(
+    f'"{name}" = {{ dictionary = "calendar_ends", probability = 0.2 }}'
+    for name in ("body.occurred_at", "query.occurred_at", "query.since", "query.until", "body.from", "body.to")
+)
+
+
+def _decoys(settings) -> int:
+    """Rows of another project that take the smallest ids, so that small fuzzed ids find something
+    that is not the fuzzed project's; returns a decoy key's id."""
+    with session_scope(settings) as session:
+        decoy = create_project(session, "Fuzz decoy").project
+        for number in range(DECOY_ROWS):
+            key, _ = issue_key(session, decoy, "public", f"decoy {number}")
+            session.add(RecapSubscription(project_id=decoy.id, email=f"decoy{number}@example.com", frequency=RecapFrequency.weekly))
+            session.add(ExportRequest(project_id=decoy.id, format=ExportFormat.csv, filters={}))
+        session.flush()
+        return key.id
+
+
+def _key_ids(settings, project_id: str) -> list[int]:
+    with session_scope(settings) as session:
+        return list(session.scalars(select(ApiKey.id).where(ApiKey.project_id == project_id)))
+
+
+def _one_signal_per_set(clickhouse_server, project_id: str) -> None:
+    """A signal in every content set: deleting one or changing its type is then a 409, so the
+    ingest routes keep the sets the dictionaries below name."""
+    import datetime as dt
+
+    from tests.pipelines.raw_events import RawEvents
+    from warehouse.client import get_client
+
+    events = RawEvents(project_id=project_id)
+    for key, (signal_type, _, _) in CONTENT_SETS.items():
+        events.create(signal_type, dt.datetime.now(dt.UTC), content_set=key, message="seed" if signal_type == "message" else "")
+    client = get_client()
+    events.insert(client)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def served(clickhouse_server, tmp_path_factory):
+    settings = ingest_settings(tmp_path_factory.mktemp("api-fuzz"), spool_drain_interval_ms=100)
+    decoy_key = _decoys(settings)
+    project = seed_project(settings)
+    _one_signal_per_set(clickhouse_server, project.id)
+    process = ApiProcess(settings, clickhouse_server.url, FEELBACK_ADMIN_TOKEN=ADMIN_TOKEN).start()
+    kept = ",".join(str(key_id) for key_id in _key_ids(settings, project.id))
+    yield process, project, {"FUZZ_KEPT_KEY_IDS": kept, "FUZZ_DECOY_KEY_ID": str(decoy_key)}
+    process.kill()
+
+
+def _config(project) -> str:
+    """schemathesis.toml: credentials per operation, the project pinned, checks per kind of route."""
+    return f"""
+seed = 20261206
+max-failures = 40
+hooks = "tests.api.fuzz_hooks"
+
+[generation]
+max-examples = {MAX_EXAMPLES}
+mode = "all"
+
+[dictionaries.content_sets]
+values = {json.dumps(list(CONTENT_SETS))}
+
+# A value most content sets take (updown, rating, like: 1; yesno: "yes"; reaction: "heart").
+[dictionaries.signal_values]
+values = [1, "yes", "heart"]
+
+# Times at the ends of the calendar, where a conversion to UTC overflows (issue 13).
+[dictionaries.calendar_ends]
+values = {json.dumps(CALENDAR_ENDS)}
+
+[parameters]
+"path.project_id" = "{project.id}"
+"query.key" = "{project.public_key}"
+"body.content_set" = {{ dictionary = "content_sets", probability = 0.8 }}
+"path.content_set" = {{ dictionary = "content_sets", probability = 0.8 }}
+"body.value" = {{ dictionary = "signal_values", probability = 0.6 }}
+{CALENDAR_BINDINGS}
+
+[checks]
+enabled = false
+not_a_server_error.enabled = true
+
+[phases.stateful]
+max-steps = 6
+
+[[operations]]
+include-path-regex = "^/v1/projects/"
+headers = {{ Authorization = "Bearer {project.secret_key}" }}
+
+[[operations]]
+include-path = "/v1/projects"
+headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
+
+[[operations]]
+include-path-regex = "^/v1/(signals|batch|stats|widget-config|key)"
+headers = {{ X-Feelback-Key = "{project.public_key}", User-Agent = "{BROWSER_UA}" }}
+
+# A body the schema allows may still break its content set's own rules (a reaction the set does not
+# offer): that is a documented 422 invalid_signal, so "schema-valid means accepted" is not checked.
+[[operations]]
+include-path-regex = "{INGEST}"
+checks.enabled = true
+checks.positive_data_acceptance.enabled = false
+"""
+
+
+def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path, ch):
+    process, project, hook_env = served
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(_config(project))
+    report = REPO / "test-artifacts" / "api-fuzz.ndjson"  # kept for reading after a failure
+    report.parent.mkdir(exist_ok=True)
+    command = [
+        str(SCHEMATHESIS), "--no-color", "--config-file", str(config), "run", f"{process.url}/openapi.json",
+        "--phases", "coverage,fuzzing,stateful", "--max-time", str(MAX_SECONDS), "--workers", "1",
+        "--exclude-name", "DELETE /v1/projects/{project_id}",
+        "--report", "ndjson", "--report-ndjson-path", str(report),
+    ]  # fmt: skip
+    began = time.monotonic()
+    run = subprocess.run(command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, cwd=tmp_path, env={**os.environ, **hook_env, "NO_COLOR": "1", "PYTHONPATH": str(REPO)})
+    took = time.monotonic() - began
+    output = run.stdout + run.stderr
+    log = process.log.read_text() if process.log.exists() else ""
+    assert run.returncode == 0, f"schemathesis found failures in {took:.0f} s:\n{output[-20000:]}\n--- API log ---\n{log[-5000:]}"
+    assert "Traceback" not in log, log[-5000:]
+
+    # It reached every kind of route, with working credentials, in every phase.
+    phases, statuses = set(), {}
+    for line in report.read_text().splitlines():
+        event = json.loads(line)
+        if "PhaseFinished" in event and event["PhaseFinished"]["status"] == "success":
+            phases.add(event["PhaseFinished"]["phase"]["name"])
+        if "ScenarioFinished" in event:
+            recorder = event["ScenarioFinished"]["recorder"]
+            for interaction in recorder.get("interactions", {}).values():
+                status = (interaction.get("response") or {}).get("status_code")
+                statuses.setdefault(recorder["label"], set()).add(status)
+    assert {"coverage", "fuzzing", "stateful"} <= phases, phases
+    for label, status in (
+        ("GET /v1/projects", 200),  # the admin token
+        ("GET /v1/projects/{project_id}/signals", 200),  # the secret key
+        ("POST /v1/projects/{project_id}/keys", 201),
+        ("GET /v1/stats/{content_set}", 200),
+        ("GET /v1/exports/{export_id}/download", 403),  # no credentials: the link is refused
+    ):
+        assert status in statuses.get(label, set()), (label, statuses.get(label), output[-3000:])
+    # The ingest routes took signals into the project's real content sets (beyond the seeded ones).
+    stored, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE project_id = {p:String}", {"p": project.id}, len(CONTENT_SETS) + 1)
+    assert stored > len(CONTENT_SETS), stored
