@@ -60,7 +60,7 @@ def test_newcomer_team_and_viewer(browser, panel_api, panel_mailbox, artifacts):
     expect(page.get_by_role("heading", name="Members of Acme")).to_be_visible()
     viewer_email = new_email("viewer")
     page.get_by_label("E-mail").fill(viewer_email)
-    page.get_by_label("Role").select_option("viewer")
+    page.get_by_label("Role", exact=True).select_option("viewer")
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_text(f"Invitation sent to {viewer_email}")).to_be_visible()
     check_screen(page, artifacts, "members")
