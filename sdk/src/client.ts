@@ -257,7 +257,7 @@ export class Client {
       let pending = this.reads.get(set);
       if (!pending) {
         this.reads.set(set, (pending = new Map()));
-        setTimeout(() => this.readStats(set), 0);
+        queueMicrotask(() => this.readStats(set)); // after the current task: every widget it connects joins
       }
       pending.set(content, [...(pending.get(content) || []), resolve]);
     });
@@ -287,7 +287,7 @@ export class Client {
       known = new Promise((resolve) => {
         if (!this.wanted) {
           this.wanted = new Map();
-          setTimeout(() => this.readConfigs(), 0);
+          queueMicrotask(() => this.readConfigs());
         }
         this.wanted.set(set, resolve);
       });
