@@ -376,15 +376,16 @@ class IdempotencyStore:
             for project_id, settles in queued:
                 for key, answer, revoked in settles:
                     slot = _slot(project_id, key)
-                    txn.delete(slot, db=older)
                     if answer is None:
-                        txn.delete(slot, db=current)
+                        replaced = txn.pop(slot, db=current)
                     else:
-                        txn.put(slot, _answer_value(answer), db=current)
-                        if revoked is not None:
-                            txn.put(_slot(project_id, revoked[0]), revoked[1].to_bytes(8, "big"), db=self._revoked)
+                        replaced = txn.replace(slot, _answer_value(answer), db=current)
+                    if replaced is None:  # claimed before the generations turned
+                        txn.delete(slot, db=older)
+                    if answer is not None and revoked is not None:
+                        txn.put(_slot(project_id, revoked[0]), revoked[1].to_bytes(8, "big"), db=self._revoked)
                     woken.append(slot)
-        for slot in woken:
+        for slot in woken if self._waiters else ():
             for future in self._waiters.pop(slot, ()):
                 if not future.done():
                     future.set_result(None)

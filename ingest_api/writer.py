@@ -176,7 +176,9 @@ class Drainer:
         """Empty lanes whose process is gone (say, after restarting with fewer workers)."""
         sent = 0
         for name in self.spool.other_lanes():
-            orphan = Spool(self.spool.root, self.spool.max_bytes, keep_drained_seconds=0)
+            # Drained segments are kept as in any lane: their notes answer retries of operations
+            # whose worker died before recording the answer (ingest_api.idempotency).
+            orphan = Spool(self.spool.root, self.spool.max_bytes, keep_drained_seconds=self.spool.keep_drained_seconds)
             try:
                 orphan.open(lane=name)
             except SpoolBusy:
