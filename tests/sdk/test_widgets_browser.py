@@ -233,3 +233,31 @@ def test_a_changed_content_attribute_reloads_the_widget(sdk_stack, page):
     detail = wait_events(page, [("feelback-yesno", "sent")])[0][2]
     assert detail["content_key"] == second
     assert page.evaluate("'set' in document.querySelector('feelback-yesno') || 'content' in document.querySelector('feelback-yesno')") is False
+
+
+def test_a_click_made_offline_is_sent_by_the_next_page(sdk_stack, page, ch):
+    """The queue outlives the page: clicked offline, the page closed, the next page sends it."""
+    content = content_key()
+    body = f'<feelback-updown set="demo-updown" content="{content}"></feelback-updown>'
+    open_page(sdk_stack, page, body)
+    page.context.set_offline(True)
+    widget(page, "feelback-updown").get_by_role("button", name="Upvote").click()
+    page.wait_for_timeout(200)
+    url = page.url
+    page.close()
+    later = page.context.new_page()
+    page.context.set_offline(False)
+    later.goto(url)
+    count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE content_key = {c:String}", {"c": content}, 1, timeout=10)
+    assert count == 1
+    assert later.locator("feelback-updown").get_by_role("button", name="Upvote").get_attribute("aria-pressed") == "true"
+
+
+def test_blocked_storage_falls_back_to_memory(sdk_stack, page):
+    page.add_init_script("Object.defineProperty(window, 'localStorage', {get() { throw new DOMException('blocked', 'SecurityError'); }})")
+    content = content_key()
+    open_page(sdk_stack, page, f'<feelback-like set="demo-like" content="{content}"></feelback-like>')
+    record_events(page)
+    widget(page, "feelback-like").get_by_role("button", name="Like").click()
+    wait_events(page, [("feelback-like", "sent")])
+    assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
