@@ -97,6 +97,7 @@ Key = Annotated[str, AfterValidator(check_key)]
 # file name or a log line. Written as regex escapes, valid in Python and in JSON Schema patterns.
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_CONTROL_RUNS = re.compile(f"[{CONTROL_CHARACTERS}]+")
 SINGLE_LINE_RULE = "must not contain control characters (line breaks, tabs and the like)"
 
 
@@ -105,6 +106,12 @@ def check_single_line(text: str) -> str:
     if _CONTROL.search(text):
         raise ValueError(SINGLE_LINE_RULE)
     return text
+
+
+def one_line(text: str) -> str:
+    """``text`` with each run of control characters made one space: for a header built from a value
+    stored before ``check_single_line`` guarded it."""
+    return _CONTROL_RUNS.sub(" ", text).strip()
 
 
 class _Config(BaseModel):

@@ -25,6 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
+from feelback.domain import one_line
+
 log = structlog.get_logger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
@@ -139,7 +141,7 @@ def plain_message(sender: str, recipient: str, subject: str, text: str) -> Email
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)  # names in it were stored before control characters were refused
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or "feelback.localhost")
     message.set_content(text)

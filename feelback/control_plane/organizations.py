@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from feelback.control_plane.account_models import Invitation, Membership, Organization, Role, User
 from feelback.control_plane.models import utcnow
 from feelback.control_plane.users import new_id, normalize_account_email
+from feelback.domain import check_single_line
 
 MAX_ORG_NAME_LENGTH = 200
 
@@ -37,7 +38,7 @@ def check_org_name(name: str) -> str:
         raise ValueError("organization name must not be empty")
     if len(name.strip()) > MAX_ORG_NAME_LENGTH:
         raise ValueError(f"organization name must be at most {MAX_ORG_NAME_LENGTH} characters")
-    return name.strip()
+    return check_single_line(name.strip())
 
 
 def create_organization(db: Session, name: str, owner: User) -> Organization:

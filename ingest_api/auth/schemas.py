@@ -11,6 +11,7 @@ from feelback.control_plane.account_models import Role
 from feelback.control_plane.organizations import MAX_ORG_NAME_LENGTH, check_org_name
 from feelback.control_plane.passwords import MAX_PASSWORD_LENGTH
 from feelback.control_plane.users import normalize_account_email
+from ingest_api.schema_types import SingleLine
 
 AccountEmail = Annotated[str, Field(max_length=254), AfterValidator(normalize_account_email)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
@@ -25,7 +26,7 @@ class _Body(BaseModel):
 class SignUp(_Body):
     email: AccountEmail
     password: Password = Field(description="At least 10 characters")
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Annotated[SingleLine, Field(max_length=200)] = ""
 
 
 class SignIn(_Body):
@@ -61,7 +62,7 @@ class AccountDelete(_Body):
 
 
 class ProfileUpdate(_Body):
-    name: Annotated[str, Field(max_length=200)]
+    name: Annotated[SingleLine, Field(max_length=200)]
 
 
 class Accepted(BaseModel):

@@ -45,6 +45,7 @@ from ingest_api.auth.sessions import CurrentUser
 from ingest_api.dependencies import DbSession
 from ingest_api.errors import ApiError, conflict, forbidden, not_found
 from ingest_api.management_schemas import ProjectCreate, ProjectCreated, ProjectOut
+from ingest_api.schema_types import RowId
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"], dependencies=[Depends(authorize)])
 invitations = APIRouter(prefix="/v1/invitations", tags=["organizations"])
@@ -213,7 +214,7 @@ def create_invitation(body: InvitationCreate, request: Request, access: Authoriz
 
 
 @router.delete("/{org_id}/invitations/{invitation_id}")
-def withdraw_invitation(invitation_id: int, access: Authorized, db: DbSession) -> InvitationOut:
+def withdraw_invitation(invitation_id: RowId, access: Authorized, db: DbSession) -> InvitationOut:
     invitation = db.get(Invitation, invitation_id)
     if invitation is None or invitation.organization_id != access.organization.id:
         raise not_found(f"no invitation {invitation_id} in organization {access.organization.name!r}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -19,12 +18,11 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from feelback.control_plane.models import RecapFrequency
-from feelback.domain import CONTROL_CHARACTERS
+from feelback.domain import one_line
 from pipelines.defs.recaps.chart import period_chart_png
 from pipelines.defs.recaps.report import RecapReport
 
 TEMPLATES = Path(__file__).parent / "templates"
-_CONTROL_RUNS = re.compile(f"[{CONTROL_CHARACTERS}]+")
 MOOD_COLORS = {"positive": "#2e9d5b", "neutral": "#6b7280", "negative": "#d1495b", "unscored": "#9ca3af"}
 
 
@@ -70,8 +68,7 @@ _TEXT = _environment(html=False)
 def subject(report: RecapReport) -> str:
     kind = "Weekly" if report.period.kind is RecapFrequency.weekly else "Monthly"
     # Names are refused with control characters; one stored before that rule still makes one line.
-    name = _CONTROL_RUNS.sub(" ", report.project_name).strip()
-    return f"{kind} recap for {name}: {report.period.label}"
+    return f"{kind} recap for {one_line(report.project_name)}: {report.period.label}"
 
 
 def message_id(report: RecapReport, recipient: str, domain: str, resend: int = 0) -> str:
