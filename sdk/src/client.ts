@@ -58,23 +58,31 @@ export function enqueue(state: State, set: string, content: string, value: unkno
   const mine = state.m[ref];
   const unsent = (op: Op) => !op.sent && op.ck === mine?.ck;
   const pending = state.q.find((op) => op.op === "create" && unsent(op));
+  // what the server has while this operation is unsent: the value before the unsent edit it replaces
+  const held = () => {
+    const edit = state.q.find((op) => op.op === "edit" && unsent(op));
+    return edit ? edit.p : mine!.v;
+  };
   if (body === null) {
     if (!mine) return;
+    const p = held();
     delete state.m[ref];
     state.q = state.q.filter((op) => !unsent(op));
     if (pending) return;
-    const op: Op = { k: uid(), op: "revoke", ck: mine.ck, s: set, c: content, t: now };
+    const op: Op = { k: uid(), op: "revoke", ck: mine.ck, s: set, c: content, t: now, p };
     state.q.push(op);
     return op;
   }
   if (mine) {
-    mine.v = value;
     if (pending) {
+      mine.v = value;
       pending.b = body;
       return pending;
     }
+    const p = held();
+    mine.v = value;
     state.q = state.q.filter((op) => !(unsent(op) && op.op === "edit"));
-    const op: Op = { k: uid(), op: "edit", ck: mine.ck, s: set, c: content, b: body, t: now };
+    const op: Op = { k: uid(), op: "edit", ck: mine.ck, s: set, c: content, b: body, t: now, p };
     state.q.push(op);
     return op;
   }
@@ -233,11 +241,14 @@ export class Client {
         const mine = Object.values(state.m).find((one) => one.ck === op.ck);
         if (status >= 300) {
           // refused for good (e.g. the edit window closed): forget it, and what depended on it
+          const ref = refOf(op.s, op.c);
+          state.q = state.q.filter((queued) => queued.ck !== op.ck);
           if (op.op === "create") {
-            state.q = state.q.filter((queued) => queued.ck !== op.ck);
-            if (mine) delete state.m[refOf(op.s, op.c)];
+            if (mine) delete state.m[ref];
+          } else if (!state.m[ref] || mine) {
+            // the server keeps the value it had; after signal_final it is final
+            state.m[ref] = { ck: op.ck, v: op.p, until: body?.error?.code === "signal_final" ? 0 : mine?.until };
           }
-          if (body?.error?.code === "signal_final" && mine) mine.until = 0;
           events.push([op, "failed", { status, error: body?.error }]);
           return;
         }

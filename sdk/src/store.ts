@@ -14,6 +14,7 @@ export interface Op {
   b?: Body; // value fields
   t: number; // when the visitor acted (ms)
   sent?: 1; // sent at least once: the server may have it, so never rewrite it
+  p?: unknown; // edit and revoke: the value the server has meanwhile (shown again if refused)
 }
 
 export interface Mine {

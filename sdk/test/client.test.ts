@@ -208,3 +208,29 @@ test("the ES module build imports on a server without touching window or customE
   assert.equal(typeof module.configure, "function");
   module.configure({ key: "k" });
 });
+
+test("an edit or undo refused after the edit window shows the value the server kept, final", async () => {
+  const { fetch } = fakeFetch((operations) =>
+    Response.json({
+      results: operations.map((op) =>
+        op.op === "create"
+          ? { status: 201, body: { signal_id: "sig", edit_token: "tok", editable_until: "2099-01-01T00:00:00Z" } }
+          : { status: 409, body: { error: { code: "signal_final", message: "closed" } } },
+      ),
+    }),
+  );
+  const client = new Client({ key: "k", endpoint: "", storage: new MemoryStorage(), fetch });
+  client.set("votes", "/a", "yes", { value: "yes" });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  client.set("votes", "/a", "no", { value: "no" });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(client.mine("votes", "/a"), { value: "yes", editable: false });
+
+  client.set("votes", "/b", "yes", { value: "yes" });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  client.set("votes", "/b", "no", { value: "no" });
+  client.set("votes", "/b", null, null); // the undo replaces the unsent edit; the server still has "yes"
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(client.mine("votes", "/b"), { value: "yes", editable: false });
+  assert.equal(client.pending(), 0);
+});
