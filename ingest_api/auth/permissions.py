@@ -78,6 +78,7 @@ ROUTE_ROLES: dict[str, Role | str] = {
     f"GET {P}/exports/{{export_id}}": V,
     # the panel's reads (ingest_api/routers/panel_*.py)
     f"GET {P}/overview": V,
+    f"POST {P}/signals/triage": M,
     # organizations
     "GET /v1/organizations": SIGNED_IN,
     "POST /v1/organizations": SIGNED_IN,

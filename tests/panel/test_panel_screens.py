@@ -24,6 +24,7 @@ def page(browser, panel_api):
 
 
 def owner_get(api, path: str) -> dict:
+    """GET with the project's secret key."""
     response = httpx.get(f"{api.url}{path}", headers={"Authorization": f"Bearer {api.project.secret_key}"})
     assert response.status_code == 200, response.text
     return response.json()
@@ -104,3 +105,49 @@ def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
     page.set_viewport_size({"width": 360, "height": 800})
     check_screen(page, artifacts, "overview-360px")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_inbox_triage_by_keyboard_and_in_bulk(page, panel_api, artifacts):
+    project = panel_api.project
+    texts = ["The search finds nothing", "Love the new guide", "Typo in the pricing page"]
+    for text in texts:
+        send_signal(
+            panel_api, "feedback", "/guide", message=text, tags=["bug"], contact_email="ann@example.com", form_fields={"section": "intro"}
+        )
+    page.get_by_role("link", name="Inbox").click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    messages = page.get_by_role("list", name="Messages").get_by_role("listitem")
+    deadline = time.monotonic() + 10
+    while messages.count() < 3 and time.monotonic() < deadline:  # the messages land within a second or two
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(300)
+    expect(messages).to_have_count(3)  # newest first
+    expect(messages.first).to_contain_text("Typo in the pricing page")
+    expect(messages.first.get_by_role("link", name="ann@example.com")).to_be_visible()
+    check_screen(page, artifacts, "inbox")
+
+    page.locator("body").press("r")  # the focused (first) message: read, and it leaves the New list
+    expect(messages).to_have_count(2)
+    page.locator("body").press("x")
+    page.locator("body").press("j")
+    page.locator("body").press("x")
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    page.get_by_role("button", name="Archive", exact=True).first.click()
+    expect(page.get_by_text("No new messages")).to_be_visible()
+
+    def states(state: str) -> set[str]:
+        listed = owner_get(panel_api, f"/v1/projects/{project.id}/signals?type=message&triage={state}")["signals"]
+        return {signal["message"] for signal in listed}
+
+    assert states("read") == {texts[2]}
+    assert states("archived") == {texts[0], texts[1]}
+
+    page.get_by_label("State").select_option("archived")
+    expect(messages).to_have_count(2)
+    page.get_by_label("Text").fill("guide")
+    page.get_by_role("button", name="Search").click()
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text("Love the new guide")
+    messages.first.get_by_role("button", name="Move to new").click()
+    expect(messages).to_have_count(0)
+    assert states("new") == {texts[1]}

@@ -7,6 +7,7 @@ import { useStore } from "../store";
 import { useResource } from "../ui/resource";
 import { ErrorBox, Loading } from "../ui/states";
 import { ContentSetPage, ContentSets } from "./ContentSets";
+import { Inbox } from "./Inbox";
 import { Keys } from "./Keys";
 import { Overview } from "./Overview";
 import { Settings } from "./Settings";
@@ -70,6 +71,8 @@ function Screen({ name, route, project, role, reloadProject }: { name: string; r
   switch (name) {
     case "overview":
       return <Overview project={project} />;
+    case "inbox":
+      return <Inbox project={project} role={role} />;
     case "sets":
       return <ContentSets project={project} role={role} />;
     case "set":
