@@ -157,12 +157,13 @@ def test_screenshots_of_every_widget(sdk_stack, browser, artifacts, scheme):
         context.close()
 
 
-def test_the_demo_page_served_by_the_api_works(sdk_stack, page):
+def test_the_demo_page_served_by_the_api_works(sdk_stack, page, artifacts):
     page.goto(f"{sdk_stack.api}/demo/")
     page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {2 * len(WIDGETS)}")
     record_events(page)
     page.locator("feelback-like").first.get_by_role("button", name="Like").click()
     wait_events(page, [("feelback-like", "sent")])
+    page.screenshot(path=str(artifacts / "sdk-demo-page.png"), full_page=True)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]] == []
