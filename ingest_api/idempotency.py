@@ -235,22 +235,23 @@ class IdempotencyStore:
         having taken ``charge`` from the project's bucket (ProjectLimited: nothing claimed)."""
         assert self._env is not None, "the idempotency store is not open"
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        claims: list[Claim] = []
-        orphans: list[int] = []
         items = list(items)
+        claims = self._claim_all(project_id, items, now_ms, charge)
+        orphans = [index for index, claim in enumerate(claims) if claim.kind == "orphan"]
+        for index in orphans:  # an owner died while storing: rare, so one at a time, outside the transaction
+            key, fingerprint, signal_id = items[index]
+            claims[index] = self._resolve_orphan(project_id, key, fingerprint, signal_id, claims[index].owner, now_ms)
+        return claims
+
+    def _claim_all(self, project_id: str, items: list[tuple[str, str, str | None]], now_ms: int, charge: Charge | None) -> list[Claim]:
+        claims: list[Claim] = []
         with self._env.begin(write=True) as txn:
             if charge is not None and charge.cost:
                 self._take(txn, project_id, charge)
             current, older = self._current(txn)
             for key, fingerprint, signal_id in items:
                 signal_slot = _slot(project_id, signal_id) if signal_id else None
-                claim = self._claim_one(txn, current, older, _slot(project_id, key), fingerprint, signal_slot, now_ms)
-                if claim.kind == "orphan":
-                    orphans.append(len(claims))
-                claims.append(claim)
-        for index in orphans:  # an owner died while storing: rare, so one at a time, outside the transaction
-            key, fingerprint, signal_id = items[index]
-            claims[index] = self._resolve_orphan(project_id, key, fingerprint, signal_id, claims[index].owner, now_ms)
+                claims.append(self._claim_one(txn, current, older, _slot(project_id, key), fingerprint, signal_slot, now_ms))
         return claims
 
     def _take(self, txn: lmdb.Transaction, project_id: str, charge: Charge) -> None:
@@ -267,7 +268,10 @@ class IdempotencyStore:
         self._claims_since_check += 1
         if self._claims_since_check >= _ROTATE_CHECK_EVERY:
             self._claims_since_check = 0
-            if txn.stat(self._generations[index])["entries"] >= self.capacity // 2:
+            stat = txn.stat(self._generations[index])
+            pages = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+            # Full by count, or by size (large answers): two generations stay within half the map.
+            if stat["entries"] >= self.capacity // 2 or pages * stat["psize"] >= self.map_size // 4:
                 index = self._rotate(txn, index)
         return self._generations[index], self._generations[1 - index]
 
@@ -370,6 +374,17 @@ class IdempotencyStore:
         queued, self._queued = self._queued, []
         if not queued or self._env is None:
             return
+        try:
+            woken = self._write_settles(queued)
+        except lmdb.Error as exc:  # the claims stay in flight; their retries wait, then get a 503
+            log.error("idempotency_settle_failed", error=str(exc), operations=sum(len(settles) for _, settles in queued))
+            return
+        for slot in woken if self._waiters else ():
+            for future in self._waiters.pop(slot, ()):
+                if not future.done():
+                    future.set_result(None)
+
+    def _write_settles(self, queued: list[tuple[str, list[Settle]]]) -> list[bytes]:
         woken: list[bytes] = []
         with self._env.begin(write=True) as txn:
             current, older = self._current(txn)
@@ -385,7 +400,4 @@ class IdempotencyStore:
                     if answer is not None and revoked is not None:
                         txn.put(_slot(project_id, revoked[0]), revoked[1].to_bytes(8, "big"), db=self._revoked)
                     woken.append(slot)
-        for slot in woken if self._waiters else ():
-            for future in self._waiters.pop(slot, ()):
-                if not future.done():
-                    future.set_result(None)
+        return woken

@@ -12,12 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+import lmdb
+import structlog
+
 from ingest_api.idempotency import Charge, Claim, IdempotencyStore, ProjectLimited, Settle
 from ingest_api.ingest.caller import Caller, iso_ms
 from ingest_api.ingest.operations import Prepared
 from ingest_api.ingest.refusals import Refusal, rate_limited, spool_refusal
 from ingest_api.spool import SpoolFull
 from ingest_api.spool_replay import Answer, Revoked, replay_notes
+
+log = structlog.get_logger(__name__)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 REPLAYED = {REPLAYED_HEADER: "true"}
@@ -69,6 +74,9 @@ async def claimed(caller: Caller, items: list[ClaimItem], operations: int = 0) -
         claims = store.claim(caller.project_id, items, charge=charge(caller, operations) if operations else None)
     except ProjectLimited as limited:
         raise rate_limited(limited.wait, "project") from None
+    except lmdb.Error as exc:
+        log.error("idempotency_claim_failed", error=str(exc))
+        raise spool_refusal(exc) from None  # 503 ingest_unavailable, Retry-After
     deadline, delay = time.monotonic() + WAIT_SECONDS, 0.002
     while waiting := [index for index, claim in enumerate(claims) if claim.kind == Claim.IN_FLIGHT]:
         if time.monotonic() > deadline:

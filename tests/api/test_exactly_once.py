@@ -268,3 +268,21 @@ def test_a_batch_costs_its_operations_and_one_over_the_burst_is_refused(clickhou
         assert rows == accepted
     finally:
         api.kill(signal.SIGTERM)
+
+
+def test_the_store_keeps_the_newest_answers_within_its_map(tmp_path):
+    """Generations turn by count and by size, so answers larger than planned never fill the map."""
+    from ingest_api.idempotency import Claim, IdempotencyStore, Settle, owner_of
+    from ingest_api.spool_replay import Answer
+
+    store = IdempotencyStore(tmp_path / "idempotency", tmp_path / "spool", owner_of("lane-0"), capacity=10**9, map_size=8 << 20).open()
+    try:
+        for n in range(40_000):  # about 16 MB of answers through an 8 MB map
+            (claim,) = store.claim("p", [(f"k{n}", "fp", None)])
+            assert claim.kind == Claim.MINE
+            store.settle("p", [Settle(f"k{n}", Answer(201, b"x" * 400, "fp"))])
+        newest = store.claim("p", [("k39999", "fp", None)])[0]
+        assert (newest.kind, newest.answer) == (Claim.ANSWERED, Answer(201, b"x" * 400, "fp"))
+        assert store.claim("p", [("k0", "fp", None)])[0].kind == Claim.MINE  # forgotten long ago
+    finally:
+        store.close()
