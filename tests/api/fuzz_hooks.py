@@ -1,8 +1,11 @@
 """Schemathesis hooks of ``tests/api/test_api_fuzz.py`` (loaded by the CLI through its config file).
 
-The fuzzer authenticates with the project's own keys; revoking one of them would turn every later
-call into a 401 and quietly end the run's reach. A revoke of one of those keys (``FUZZ_KEPT_KEY_IDS``)
-is sent for a decoy key of another project instead (``FUZZ_DECOY_KEY_ID``): the route still runs.
+The fuzzer authenticates with the project's own keys and an organization owner's session; revoking
+one of those keys or deleting that organization would turn every later call into a 401 or 404 and
+quietly end the run's reach. So a revoke of one of those keys (``FUZZ_KEPT_KEY_IDS``) is sent for a
+decoy key of another project (``FUZZ_DECOY_KEY_ID``), and a delete of the organization
+(``FUZZ_KEPT_ORG_ID``) for a decoy organization of the same owner (``FUZZ_DECOY_ORG_ID``): the routes
+still run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import schemathesis
 
 KEPT = set(filter(None, os.environ.get("FUZZ_KEPT_KEY_IDS", "").split(",")))
 DECOY = os.environ.get("FUZZ_DECOY_KEY_ID", "1")
+KEPT_ORG, DECOY_ORG = os.environ.get("FUZZ_KEPT_ORG_ID"), os.environ.get("FUZZ_DECOY_ORG_ID")
 
 
 @schemathesis.hook
@@ -20,3 +24,6 @@ def before_call(context, case, kwargs) -> None:
     if case.method.upper() == "DELETE" and case.path.endswith("/keys/{key_id}"):
         if str((case.path_parameters or {}).get("key_id")) in KEPT:
             case.path_parameters["key_id"] = DECOY
+    if case.method.upper() == "DELETE" and case.path == "/v1/organizations/{org_id}":
+        if (case.path_parameters or {}).get("org_id") == KEPT_ORG:
+            case.path_parameters["org_id"] = DECOY_ORG

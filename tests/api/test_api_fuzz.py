@@ -5,7 +5,9 @@ and just-out-of-bounds values of every documented parameter and body field), the
 the stateful phase (chains of calls along the links it infers: create a key, then revoke it, ...).
 Every operation is called with the credentials it takes: the admin token for ``/v1/projects``, a
 real project's secret key for everything under it (its ``project_id`` pinned, so the calls reach
-the routes' own code), the public key for ingest and stats; the download link takes none.
+the routes' own code), the public key for ingest, stats and the compatibility routes, a signed-in
+session (cookie and CSRF token) of an organization's owner for ``/v1/me``, ``/v1/organizations``
+and ``/v1/invitations``; the download link and ``/v1/auth`` take none.
 
 - Every operation must never answer 5xx.
 - The public ingest operations must also answer as documented (status codes, content types,
@@ -23,14 +25,18 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import ApiKey, ExportFormat, ExportRequest, RecapFrequency, RecapSubscription
+from feelback.control_plane.organizations import create_organization
 from feelback.control_plane.projects import create_project, issue_key
+from feelback.control_plane.users import create_user
 from tests.api.ingest_support import BROWSER_UA, CONTENT_SETS, REPO, ApiProcess, ingest_settings, seed_project, wait_for_rows
 
 ADMIN_TOKEN = "fuzz-admin-token"
@@ -39,6 +45,7 @@ MAX_SECONDS = 80  # fuzzing and stateful repeat until the budget is spent
 INGEST = r"^/v1/(signals|batch)"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 DECOY_ROWS = 50
+OWNER_EMAIL, OWNER_PASSWORD = "fuzz-owner@example.com", "fuzz owner's long password"
 CALENDAR_ENDS = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0999-12-31T23:59:59Z"]
 CALENDAR_BINDINGS = "\n".join(
     f'"{name}" = {{ dictionary = "calendar_ends", probability = 0.2 }}'
@@ -57,6 +64,20 @@ def _decoys(settings) -> int:
             session.add(ExportRequest(project_id=decoy.id, format=ExportFormat.csv, filters={}))
         session.flush()
         return key.id
+
+
+def _owner(settings) -> tuple[str, str]:
+    """A verified account owning an organization (and a decoy one, see fuzz_hooks): (org id, decoy org id)."""
+    with session_scope(settings) as session:
+        user = create_user(session, OWNER_EMAIL, password=OWNER_PASSWORD, name="Fuzz owner", verified=True)
+        return create_organization(session, "Fuzz org", user).id, create_organization(session, "Fuzz decoy org", user).id
+
+
+def _signed_in(url: str) -> tuple[str, str]:
+    """(session cookie, CSRF token) of the owner, signed in over HTTP as the panel does."""
+    answer = httpx.post(f"{url}/v1/auth/sign-in", json={"email": OWNER_EMAIL, "password": OWNER_PASSWORD}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.cookies["feelback_session"], answer.json()["csrf_token"]
 
 
 def _key_ids(settings, project_id: str) -> list[int]:
@@ -86,13 +107,23 @@ def served(clickhouse_server, tmp_path_factory):
     decoy_key = _decoys(settings)
     project = seed_project(settings)
     _one_signal_per_set(clickhouse_server, project.id)
+    org, decoy_org = _owner(settings)
     process = ApiProcess(settings, clickhouse_server.url, FEELBACK_ADMIN_TOKEN=ADMIN_TOKEN).start()
+    cookie, csrf = _signed_in(process.url)
     kept = ",".join(str(key_id) for key_id in _key_ids(settings, project.id))
-    yield process, project, {"FUZZ_KEPT_KEY_IDS": kept, "FUZZ_DECOY_KEY_ID": str(decoy_key)}
+    hook_env = {"FUZZ_KEPT_KEY_IDS": kept, "FUZZ_DECOY_KEY_ID": str(decoy_key), "FUZZ_KEPT_ORG_ID": org, "FUZZ_DECOY_ORG_ID": decoy_org}
+    yield process, project, Session(org, cookie, csrf), hook_env
     process.kill()
 
 
-def _config(project) -> str:
+@dataclass(frozen=True)
+class Session:
+    org_id: str
+    cookie: str
+    csrf: str
+
+
+def _config(project, session: Session) -> str:
     """schemathesis.toml: credentials per operation, the project pinned, checks per kind of route."""
     return f"""
 seed = 20261206
@@ -116,6 +147,8 @@ values = {json.dumps(CALENDAR_ENDS)}
 
 [parameters]
 "path.project_id" = "{project.id}"
+"path.public_key" = "{project.public_key}"
+"path.org_id" = "{session.org_id}"
 "query.key" = "{project.public_key}"
 "body.content_set" = {{ dictionary = "content_sets", probability = 0.8 }}
 "path.content_set" = {{ dictionary = "content_sets", probability = 0.8 }}
@@ -138,7 +171,11 @@ include-path = "/v1/projects"
 headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
 
 [[operations]]
-include-path-regex = "^/v1/(signals|batch|stats|widget-config|key)"
+include-path-regex = "^/v1/(me|organizations|invitations)"
+headers = {{ Cookie = "feelback_session={session.cookie}", X-CSRF-Token = "{session.csrf}" }}
+
+[[operations]]
+include-path-regex = "^/v1/(signals|batch|stats|widget-config|key|compat)"
 headers = {{ X-Feelback-Key = "{project.public_key}", User-Agent = "{BROWSER_UA}" }}
 
 # A body the schema allows may still break its content set's own rules (a reaction the set does not
@@ -151,9 +188,9 @@ checks.positive_data_acceptance.enabled = false
 
 
 def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path, ch):
-    process, project, hook_env = served
+    process, project, session, hook_env = served
     config = tmp_path / "schemathesis.toml"
-    config.write_text(_config(project))
+    config.write_text(_config(project, session))
     report = REPO / "test-artifacts" / "api-fuzz.ndjson"  # kept for reading after a failure
     report.parent.mkdir(exist_ok=True)
     command = [
@@ -185,6 +222,7 @@ def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path, ch):
     for label, status in (
         ("GET /v1/projects", 200),  # the admin token
         ("GET /v1/projects/{project_id}/signals", 200),  # the secret key
+        ("GET /v1/organizations/{org_id}/members", 200),  # the session
         ("POST /v1/projects/{project_id}/keys", 201),
         ("GET /v1/stats/{content_set}", 200),
         ("GET /v1/exports/{export_id}/download", 403),  # no credentials: the link is refused
