@@ -21,6 +21,7 @@ from feelback.settings import Settings, get_settings
 from ingest_api.auth.limits import AccountLimits
 from ingest_api.auth.mails import AccountMail
 from ingest_api.auth.permissions import check_guarded_routes
+from ingest_api.body_limit import MIN_LIMIT, BodyLimit
 from ingest_api.cors import install_cors
 from ingest_api.errors import install_error_handlers
 from ingest_api.routers import accounts, management, organizations
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.warehouse = None
 
     install_error_handlers(app)
+    # Innermost: every route's body is bounded (the fast paths, outside it, bound theirs).
+    app.add_middleware(BodyLimit, limit=max(settings.ingest_max_body_bytes, MIN_LIMIT))
 
     app.state.account_limits = AccountLimits()
     app.state.account_mail = AccountMail(settings)
