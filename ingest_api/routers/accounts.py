@@ -366,11 +366,13 @@ def confirm_email_change(body: TokenBody, request: Request, db: DbSession) -> Ac
 
 
 @router.delete("/v1/me", status_code=status.HTTP_204_NO_CONTENT)
-def delete_me(body: AccountDelete, request: Request, signed_in: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
+def delete_me(
+    request: Request, signed_in: CurrentUser, db: DbSession, settings: AppSettings, body: AccountDelete | None = None
+) -> Response:
     """Delete the account. Organizations where it is the only member go with it (and their projects);
     where it is the only owner beside other members, another owner must be named first (409)."""
     user = signed_in.user
-    _confirm_password(user, body.password)
+    _confirm_password(user, body.password if body else None)
     sole: list[Organization] = []
     alone: list[Organization] = []
     for membership in list(user.memberships):

@@ -6,8 +6,21 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
+from feelback.control_plane.db import get_engine
+from feelback.settings import Settings
 from ingest_api.auth.limits import AccountLimits, AttemptThrottle, MailRequests
+from tests.fixtures.control_db import ADMIN_TOKEN, fresh_control_db
 from tests.accounts.conftest import PASSWORD, Browser, error_of, new_email, sign_up_and_verify
+
+
+@pytest.fixture()
+def control_settings(tmp_path):
+    """Throttles and timing live in the API process, not in the DB: SQLite alone is enough here."""
+    settings = Settings(database_url=fresh_control_db("sqlite", tmp_path), admin_token=ADMIN_TOKEN)
+    yield settings
+    get_engine(settings).dispose()
 
 
 def _timed(call):

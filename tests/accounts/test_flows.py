@@ -143,6 +143,9 @@ def test_magic_link_to_an_unconfirmed_account_drops_the_password_someone_else_ch
     assert _sign_in(squatter, address, "squatters password").status_code == 401
     # and the squatter's verification link died with the used sign-in link
     assert squatter.post("/v1/auth/verify-email", {"token": link_token(mailbox, address, "verify-email")}).status_code == 410
+    # an account without a password is deleted without one
+    assert owner.write("DELETE", "/v1/me").status_code == 204
+    assert owner.get("/v1/me").status_code == 401
 
 
 def test_password_reset_ends_other_sessions_and_works_once(app, mailbox):
