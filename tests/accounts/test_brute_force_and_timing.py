@@ -101,7 +101,7 @@ def test_answers_take_as_long_for_registered_and_unknown_addresses(app, mailbox)
         "sign-in link": (post("/v1/auth/magic-link", {"email": registered}), post("/v1/auth/magic-link", {"email": new_email()})),
     }
     for name, (known, unknown) in checks.items():
-        differences = _paired_differences(known, unknown, rounds=10)
+        differences = _paired_differences(known, unknown, rounds=8)
         typical = statistics.median(differences)
         # Noise: how much the differences themselves scatter (median absolute deviation), plus 5 ms.
         # Skipping the Argon2id hash for unknown addresses would shift them by its whole cost (0.1-1 s).
