@@ -1,5 +1,5 @@
-"""The original ``@feelback/js`` (from the npm registry, pinned in this folder's package-lock.json) in
-Chromium, pointed at our compatibility API: clicks, edits, undo and counts, as a site that moved to
+"""The original ``@feelback/js`` and ``@feelback/react`` (from the npm registry, pinned in this folder's
+package-lock.json) in Chromium, pointed at our compatibility API: clicks, edits, undo and counts, as a site that moved to
 us by changing only the SDK's endpoint would see them."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from warehouse.local_server.process import free_port
 
 HERE = Path(__file__).resolve().parent
 SDK = HERE / "node_modules" / "@feelback" / "js"
+REACT_GITHUB_TITLES = ("Like", "Dislike", "Laugh", "Confused", "Love", "Hooray!", "Let's go!", "What?")
 PAGE_QUERY = "?q=a+b&lang=en"  # the reactions widget's key is the whole URL ($auto): "+" and "&" in it
 
 
@@ -45,19 +46,38 @@ def feelback_js() -> Path:
     return SDK
 
 
+@pytest.fixture(scope="session")
+def react_bundle(feelback_js, tmp_path_factory) -> Path:
+    """The @feelback/react page (react_page.js) bundled by the pinned esbuild, as a site's build would."""
+    bundle = tmp_path_factory.mktemp("react-page") / "react_page.bundle.js"
+    subprocess.run(
+        [str(HERE / "node_modules" / ".bin" / "esbuild"), "react_page.js", "--bundle", "--format=esm",
+         "--define:process.env.NODE_ENV='production'", "--log-level=warning", f"--outfile={bundle}"],
+        cwd=HERE, check=True, timeout=120,
+    )  # fmt: skip
+    return bundle
+
+
 class _SitePage(SimpleHTTPRequestHandler):
-    """A customer's site: the test page (with the API endpoint filled in) and the SDK's files under /sdk/."""
+    """A customer's site: the test pages (with the API endpoint filled in), the React page's bundle,
+    and the SDK's files under /sdk/."""
 
     endpoint = ""
+    bundle: Path | None = None
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_GET(self):  # noqa: N802 (http.server's name)
-        if self.path.split("?")[0] == "/page.html":
-            body = (HERE / "page.html").read_text().replace("{{ENDPOINT}}", self.endpoint).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        path = self.path.split("?")[0]
+        if path in ("/page.html", "/react_page.html"):
+            self._send((HERE / path[1:]).read_text().replace("{{ENDPOINT}}", self.endpoint).encode(), "text/html; charset=utf-8")
+        elif path == "/react_page.bundle.js" and self.bundle is not None:
+            self._send(self.bundle.read_bytes(), "text/javascript; charset=utf-8")
         elif self.path.startswith("/sdk/"):
             self.path = self.path.removeprefix("/sdk")
             super().do_GET()
@@ -69,7 +89,7 @@ class _SitePage(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(feelback_js, clickhouse_server, tmp_path_factory):
+def site(feelback_js, react_bundle, clickhouse_server, tmp_path_factory):
     """The site's origin, the API (its own process, as ``feelback up`` runs it) and the project."""
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
@@ -79,7 +99,8 @@ def site(feelback_js, clickhouse_server, tmp_path_factory):
         reactions = [reaction.model_dump() for reaction in REACTION_PRESETS["github"]]
         session.add(ContentSet(project_id=project.id, key="github-set", signal_type="reaction", config={"reactions": reactions}))
     api = ApiProcess(settings, clickhouse_server.url).start()
-    handler = type("SitePage", (_SitePage,), {"endpoint": f"{api.url}/v1/compat/feelback/{project.public_key}/v0"})
+    endpoint = f"{api.url}/v1/compat/feelback/{project.public_key}/v0"
+    handler = type("SitePage", (_SitePage,), {"endpoint": endpoint, "bundle": react_bundle})
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(feelback_js)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -181,13 +202,12 @@ def test_feelback_js_works_against_us_unchanged(site, browser, ch, artifacts):
     assert problems == [] and second_problems == []
 
     page_url = f"{origin}/page.html"
-    operations = (
-        "SELECT content_set, operation, value, reaction, message, contact_email, content_key FROM raw.feedback_events "
-        "WHERE project_id = {p:String} ORDER BY received_at, operation"
-    )
-    count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE project_id = {p:String}", {"p": project.id}, 9)
+    where = "FROM raw.feedback_events WHERE project_id = {p:String} AND content_key IN {keys:Array(String)}"
+    parameters = {"p": project.id, "keys": [page_url, page_url + PAGE_QUERY]}
+    count, _ = wait_for_rows(ch, f"SELECT count() {where}", parameters, 9)
     assert count == 9
-    stored = ch.query(operations, parameters={"p": project.id}).result_rows
+    operations = f"SELECT content_set, operation, value, reaction, message, contact_email, content_key {where} ORDER BY received_at, operation"
+    stored = ch.query(operations, parameters=parameters).result_rows
     assert [row[:5] for row in stored] == [
         ("votes", "create", 1, "", ""),
         ("votes", "edit", -1, "", ""),
@@ -206,3 +226,71 @@ def test_feelback_js_works_against_us_unchanged(site, browser, ch, artifacts):
     endpoint = f"{api.url}/v1/compat/feelback/{project.public_key}/v0/feelbacks/getAggregates"
     raw = '$p=[{%22contentSetId%22:%22github-set%22,%22key%22:%22' + page_url + PAGE_QUERY + '%22}]'
     assert httpx.get(f"{endpoint}?{raw}").json() == [1, 0, 0, 0, 0, 0, 0, 0]
+
+
+
+def react_state(page, widget: str) -> dict[str, str]:
+    """Each button's title and shown count ("" when hidden: React hides zero counts), "*" marking the active one."""
+    return page.locator(f"#{widget} .feelback-q button").evaluate_all(
+        "buttons => Object.fromEntries(buttons.map(b => [(b.classList.contains('active') ? '*' : '') + b.title,"
+        " b.querySelector('.feelback-count')?.textContent ?? '']))"
+    )
+
+
+def wait_react(page, widget: str, expected: dict[str, str], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while react_state(page, widget) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert react_state(page, widget) == expected
+
+
+def test_feelback_react_works_against_us_unchanged(site, browser, ch):
+    origin, api, project = site
+    context = browser.new_context(user_agent=BROWSER_UA.replace("Chrome/126.0", "Chrome/125.0"))
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+    page.goto(f"{origin}/react_page.html")
+    page.wait_for_selector("#reactions button[title='What?']")
+
+    # Up/down (PRESET_YESNO_LIKE_DISLIKE sends +1/-1): click, change the mind, undo.
+    page.click("#yesno button[title=Yes]")
+    wait_react(page, "yesno", {"*Yes": "1", "No": ""})
+    page.click("#yesno button[title=No]")
+    wait_react(page, "yesno", {"Yes": "", "*No": "1"})
+    page.click("#yesno button[title=No]")
+    wait_react(page, "yesno", {"Yes": "", "No": ""})
+
+    page.click("#reactions button[title=\"Let's go!\"]")
+    rocket = {("*" if title == "Let's go!" else "") + title: ("1" if title == "Let's go!" else "") for title in REACT_GITHUB_TITLES}
+    wait_react(page, "reactions", rocket)
+
+    page.click("#tagged button[title=Error]")
+    page.fill("#tagged textarea", "The button does nothing")
+    page.fill("#tagged input[type=email]", "bob@example.com")
+    page.click("#tagged button.btn-action")
+    page.wait_for_selector("#tagged .feelback-a >> text=Thanks for your feedback")  # shown once the API answered
+
+    page.reload()  # counts from the server (within ~2 s), the visitor's own choice from the SDK's store
+    page.wait_for_selector("#reactions button[title='What?']")
+    deadline = time.monotonic() + 8
+    while react_state(page, "reactions") != rocket and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+        page.wait_for_selector("#reactions button[title='What?']")
+    assert react_state(page, "reactions") == rocket
+    context.close()
+    assert problems == []
+
+    page_url = f"{origin}/react_page.html"
+    where = "FROM raw.feedback_events WHERE project_id = {p:String} AND content_key = {k:String}"
+    count, _ = wait_for_rows(ch, f"SELECT count() {where}", {"p": project.id, "k": page_url}, 5)
+    assert count == 5
+    rows_sql = f"SELECT content_set, operation, value, reaction, message, tags, contact_email {where} ORDER BY received_at, operation"
+    assert ch.query(rows_sql, parameters={"p": project.id, "k": page_url}).result_rows == [
+        ("thumbs", "create", 1, "", "", [], ""),
+        ("thumbs", "edit", -1, "", "", [], ""),
+        ("thumbs", "revoke", None, "", "", [], ""),
+        ("github-set", "create", None, "rocket", "", [], ""),
+        ("feedback", "create", None, "", "The button does nothing", ["bug"], "bob@example.com"),
+    ]
