@@ -31,9 +31,48 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # no httptools: uvicorn's h11 bounds a request head itself (16 KiB)
+    HttpToolsProtocol = None
+
 from feelback.log import NO_RAW_IPS_FILTER, configure_logging
 
 BACKLOG = 2048  # uvicorn's default
+MAX_REQUEST_HEAD = 64 << 10  # bytes of request line and headers; h11's own bound is 16 KiB, nginx's 32 KiB
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 62\r\n\r\nthe request line and headers are over the limit of 65536 bytes"
+)
+
+
+if HttpToolsProtocol is not None:
+
+    class BoundedHeadProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol, which keeps a request's URL and headers as they come with no
+        bound (60 MiB of headers grew a worker by 60 MiB before any route or key check): past
+        ``MAX_REQUEST_HEAD`` bytes without the end of the headers, the request is a 431 and the
+        connection closes. Bytes are counted per read, not per header, to cost nothing per request."""
+
+        _awaiting_head = True
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self._awaiting_head:
+                if self._head_bytes > MAX_REQUEST_HEAD:
+                    self.transport.write(_HEAD_TOO_LARGE)
+                    self.transport.close()
+                    return
+                self._head_bytes += len(data)
+            super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._awaiting_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._awaiting_head, self._head_bytes = True, 0
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -121,6 +160,7 @@ def serve(
     config = uvicorn.Config(
         app, host=host, port=port, workers=workers, factory=factory, log_level=log_level,
         log_config=log_config(log_level), proxy_headers=bool(forwarded_allow_ips),
+        http=BoundedHeadProtocol if HttpToolsProtocol is not None else "h11",
         forwarded_allow_ips=forwarded_allow_ips,
     )  # fmt: skip
     if config.workers == 1:  # the process serves itself, as ``uvicorn`` does with one worker

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,34 @@ def test_a_chunked_body_is_cut_at_the_limit(api):
             pass
         reply = answer(sock)
     assert reply.startswith(b"HTTP/1.1 413") and b'"body_too_large"' in reply
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_request_head_is_bounded(api):
+    before = rss(api.process.pid)
+    with socket.create_connection(("127.0.0.1", api.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+        try:
+            for _ in range(4000):  # 32 MiB of headers
+                sock.sendall(line)
+        except OSError:  # the server answered and closed
+            pass
+        reply = answer(sock)
+    assert reply.startswith(b"HTTP/1.1 431")
+    assert rss(api.process.pid) - before < 8 << 20
+
+
+def test_a_body_that_arrives_with_its_head_is_not_mistaken_for_one(api):
+    body = b'{"content_set": "votes", "content_key": "/x", "value": "' + b"y" * (900 << 10) + b'"}'
+    with socket.create_connection(("127.0.0.1", api.port), timeout=5) as sock:
+        head = f"POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        reply = answer(sock)
+    assert reply.startswith(b"HTTP/1.1 401")  # read whole and refused for its missing key
