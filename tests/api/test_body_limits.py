@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import signal
 import socket
-from pathlib import Path
 
 import pytest
 
 from tests.api.ingest_support import ApiProcess, ingest_settings
+from warehouse.local_server.process import memory_of
 
 GiB = 1 << 30
 
@@ -54,15 +54,8 @@ def test_a_chunked_body_is_cut_at_the_limit(api):
     assert reply.startswith(b"HTTP/1.1 413") and b'"body_too_large"' in reply
 
 
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 def test_a_request_head_is_bounded(api):
-    before = rss(api.process.pid)
+    before = memory_of(api.process.pid)
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
@@ -73,7 +66,7 @@ def test_a_request_head_is_bounded(api):
             pass
         reply = answer(sock)
     assert reply.startswith(b"HTTP/1.1 431")
-    assert rss(api.process.pid) - before < 8 << 20
+    assert memory_of(api.process.pid) - before < 8 << 20
 
 
 def test_a_body_that_arrives_with_its_head_is_not_mistaken_for_one(api):

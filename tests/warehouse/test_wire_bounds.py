@@ -11,7 +11,6 @@ import socket
 import struct
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +18,7 @@ from warehouse.local_server import native_protocol
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.native_protocol import NativeServer
 from warehouse.local_server.native_wire import ByteReader, string, varint
+from warehouse.local_server.process import memory_of
 
 GiB = 1 << 30
 REVISION = 54453
@@ -26,13 +26,6 @@ BLOCK_INFO = b"\x01\x00\x02\xff\xff\xff\xff\x00"
 FLOOD = 32 << 20  # bytes each flooding connection tries to send
 CONNECTIONS = 4
 RSS_SLACK = 24 << 20  # what the server may grow by while 4 connections send 128 MiB
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def read_exception(sock: socket.socket) -> tuple[int, str]:
@@ -89,7 +82,7 @@ def flood(address: tuple[str, int], head: bytes, connections: list[socket.socket
 
 
 def assert_memory_bounded(pid: int, address: tuple[str, int], head: bytes) -> None:
-    before = rss(pid)
+    before = memory_of(pid)
     connections: list[socket.socket] = []
     threads = [threading.Thread(target=flood, args=(address, head, connections)) for _ in range(CONNECTIONS)]
     try:
@@ -98,7 +91,7 @@ def assert_memory_bounded(pid: int, address: tuple[str, int], head: bytes) -> No
         for thread in threads:
             thread.join(60)
         time.sleep(0.3)
-        grown = rss(pid) - before
+        grown = memory_of(pid) - before
     finally:
         for sock in connections:
             sock.close()
@@ -281,13 +274,6 @@ def test_a_compressed_request_block_past_the_size_limit_is_refused(clickhouse_se
         assert status == 500 and b"X-ClickHouse-Exception-Code: 39" in head
 
 
-def peak_rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
-
-
 def test_a_compressed_body_is_decompressed_in_bounded_pieces(tmp_path):
     """A gzip body of 1 MiB that expands to 256 MiB: the server's peak memory must not follow it
     (a server process of its own, so that its peak is this request's)."""
@@ -299,7 +285,7 @@ def test_a_compressed_body_is_decompressed_in_bounded_pieces(tmp_path):
     bomb = packer.compress(b"SELECT 1 ") + b"".join(packer.compress(b" " * (1 << 20)) for _ in range(256)) + packer.flush()
     server = ServerProcess(data_dir=tmp_path / "clickhouse").start()
     try:
-        before = peak_rss(server.process.pid)
+        before = memory_of(server.process.pid, "VmHWM")
         headers = {
             "Content-Length": str(len(bomb)), "Content-Encoding": "gzip",
             "X-ClickHouse-User": "default", "X-ClickHouse-Key": server.password,
@@ -307,7 +293,7 @@ def test_a_compressed_body_is_decompressed_in_bounded_pieces(tmp_path):
         with socket.create_connection((server.host, server.http_port), timeout=30) as sock:
             sock.sendall(request_head("/", headers) + bomb)
             status, head = http_status(sock)
-        grown = peak_rss(server.process.pid) - before
+        grown = memory_of(server.process.pid, "VmHWM") - before
     finally:
         server.stop()
     assert status == 400 and b"X-ClickHouse-Exception-Code: 62" in head

@@ -25,6 +25,14 @@ def child_pids(pid: int) -> list[int]:
     return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
 
 
+def memory_of(pid: int, field: str = "VmRSS") -> int:
+    """Bytes of a process's resident memory (``VmRSS``) or its peak (``VmHWM``), from Linux ``/proc``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(f"no {field} for process {pid}")
+
+
 @dataclass
 class ServerProcess:
     """One ``feelback warehouse`` process; ``start``/``stop`` may be called again on the same data directory."""
