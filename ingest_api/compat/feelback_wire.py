@@ -33,7 +33,6 @@ from ingest_api.errors import validation_message
 from ingest_api.signal_schemas import MAX_CONTENT_KEY_LENGTH
 
 TOKEN_SEPARATOR = "~"
-MAX_SET_KEY_LENGTH = 40
 
 
 class WireError(ValueError):

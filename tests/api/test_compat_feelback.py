@@ -35,6 +35,7 @@ def compat(clickhouse_server, tmp_path_factory):
         for key, preset in PRESET_SETS.items():
             reactions = [reaction.model_dump() for reaction in REACTION_PRESETS[preset]]
             session.add(ContentSet(project_id=project.id, key=key, signal_type="reaction", config={"reactions": reactions}))
+        session.add(ContentSet(project_id=project.id, key="brief", signal_type="yesno", config={}, edit_window_seconds=3))
     with TestClient(create_app(settings), headers={"User-Agent": BROWSER_UA, "Origin": ORIGIN}) as client:
         client.project = project
         client.base = f"/v1/compat/feelback/{project.public_key}/v0/feelbacks"
@@ -174,10 +175,16 @@ def test_revokable_is_left_out_when_not_asked_for_or_not_allowed(compat):
     assert final.status_code == 200 and set(final.json()) == {"feelbackId"}
 
 
-def test_an_edit_after_the_window_is_refused(compat):
-    created = create(compat, "quick", "/window", "y").json()
-    time.sleep(1.2)
-    late = compat.post(f"{compat.base}/edit", json=[{"feelbackId": created["feelbackId"], "revokeToken": created["revokable"]["token"], "value": "n"}])
+def test_an_edit_after_the_window_is_refused_but_a_resend_of_an_earlier_one_answered(compat):
+    me = visitor()
+    created = create(compat, "brief", "/window", "y", headers=me).json()
+    edit = [{"feelbackId": created["feelbackId"], "revokeToken": created["revokable"]["token"], "value": "n"}]
+    first = compat.post(f"{compat.base}/edit", json=edit, headers=me)
+    assert first.status_code == 200, first.text
+    time.sleep(3.1)
+    resent = compat.post(f"{compat.base}/edit", json=edit, headers=me)
+    assert resent.status_code == 200 and resent.headers.get("Idempotent-Replayed") == "true"
+    late = compat.post(f"{compat.base}/edit", json=[{**edit[0], "value": "y"}], headers=me)
     assert late.status_code == 409 and late.json()["error"]["code"] == "signal_final"
 
 
