@@ -11,8 +11,10 @@ Contract (stable; routers import these):
   unknown or revoked, with a message saying which.
 - ``require_secret_key -> KeyAuth`` — ``Authorization: Bearer fb_sk_...``; a public key gets 403.
 - ``require_admin`` — ``Authorization: Bearer <FEELBACK_ADMIN_TOKEN>``; 403 when no token is configured.
-- ``require_project(project_id) -> Project`` — management routes under ``/v1/projects/{project_id}``:
-  the project's secret key or the admin token; another project's key gets 404 like an unknown id.
+- ``require_project(project_id) -> Project`` — the project's secret key or the admin token; another
+  project's key gets 404 like an unknown id. Routes under ``/v1/projects`` use
+  ``ingest_api.auth.permissions.authorize``/``current_project`` instead (sessions and roles too);
+  ``create_app`` refuses to start when one does not.
 - ``get_content_set(set_key) -> ContentSet`` (path parameter ``set_key``, project from the public key)
   and the plain function ``load_content_set(session, project_id, set_key)``; both 404 when unknown.
   ``rules_of(content_set) -> ContentSetRules`` gives the domain view for ``normalize_signal``.

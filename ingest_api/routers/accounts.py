@@ -44,7 +44,7 @@ from ingest_api.auth.schemas import (
     TokenBody,
     UserOut,
 )
-from ingest_api.auth.sessions import CurrentUser, SignedIn, clear_session_cookies, set_session_cookies
+from ingest_api.auth.sessions import CurrentUser, clear_session_cookies, set_session_cookies
 from ingest_api.dependencies import DbSession, get_app_settings
 from ingest_api.errors import ApiError, conflict, invalid
 
@@ -392,5 +392,3 @@ def delete_me(
     db.commit()
     return _signed_out(request, settings)
 
-
-__all__ = ["router", "me_out", "SignedIn"]

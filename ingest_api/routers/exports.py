@@ -1,6 +1,6 @@
 """Exports of a project's signal events: ask for one, follow it, download it through an expiring link.
 
-- ``POST /v1/projects/{project_id}/exports`` (secret key) records a request; the Dagster sensor
+- ``POST /v1/projects/{project_id}/exports`` (secret key, or a member; see ``ingest_api.auth``) records a request; the Dagster sensor
   ``export_requests_sensor`` picks it up and writes the file (202, status ``pending``).
 - ``GET /v1/projects/{project_id}/exports[/{export_id}]`` shows requests; a finished one carries a
   ``download_url`` valid for ``FEELBACK_EXPORT_LINK_TTL_SECONDS`` (never past the file's expiry).

@@ -18,7 +18,6 @@ from feelback.control_plane.links import BadLink, LinkPurpose
 from feelback.control_plane.models import Project, utcnow
 from feelback.control_plane.organizations import (
     NotAllowed,
-    RuleBroken,
     accept_invitation,
     change_role,
     create_organization,

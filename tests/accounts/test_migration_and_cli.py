@@ -14,7 +14,6 @@ from feelback.control_plane.account_models import Membership, Role, User
 from feelback.control_plane.db import get_engine, get_sessionmaker, upgrade_control_plane
 from feelback.control_plane.users import OPERATOR_EMAIL
 from feelback.settings import Settings
-from ingest_api.app import create_app
 from tests.fixtures.postgres import shared_server
 from tests.accounts.conftest import PASSWORD, Browser, link_token, new_email
 

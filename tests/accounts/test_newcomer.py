@@ -3,7 +3,7 @@ project, invites a colleague as viewer; the viewer reads but cannot change."""
 
 from __future__ import annotations
 
-from tests.accounts.conftest import PASSWORD, Browser, error_of, link_token, mail_text, new_email, sign_up_and_verify
+from tests.accounts.conftest import error_of, link_token, mail_text, new_email, sign_up_and_verify
 
 
 def test_newcomer_to_team_of_two(app, api, mailbox):
