@@ -298,3 +298,59 @@ def test_a_compressed_body_is_decompressed_in_bounded_pieces(tmp_path):
         server.stop()
     assert status == 400 and b"X-ClickHouse-Exception-Code: 62" in head
     assert grown < 64 << 20, f"the server's peak grew by {grown >> 20} MiB for a 256 MiB bomb"
+
+
+def test_connections_past_the_cap_are_closed_at_once(tmp_path, monkeypatch):
+    from warehouse.local_server.connection_cap import ConnectionCap
+    from warehouse.local_server.http_interface import HttpInterface
+
+    monkeypatch.setattr(ConnectionCap, "max_connections", 2)
+    engine = Engine(tmp_path / "data")
+    native = NativeServer(engine, "127.0.0.1", 0, password="pw")
+    http = HttpInterface(engine, "127.0.0.1", 0, password="pw")
+    for target in (native.serve_forever, http.serve_forever):
+        threading.Thread(target=target, daemon=True).start()
+    try:
+        for port in (native.port, http.port):
+            held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as third:
+                assert_closed(third)
+            held.pop().close()
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as again:
+                again.settimeout(0.5)
+                with pytest.raises(TimeoutError):  # served: the server waits for it to speak
+                    again.recv(1)
+            for sock in held:
+                sock.close()
+            time.sleep(0.2)
+    finally:
+        http.shutdown()
+        native.shutdown()
+        engine.close()
+
+
+def test_an_http_client_that_trickles_its_headers_is_dropped(tmp_path, monkeypatch):
+    from warehouse.local_server import http_interface
+
+    monkeypatch.setattr(http_interface, "KEEP_ALIVE_TIMEOUT", 1.0)
+    engine = Engine(tmp_path / "data")
+    http = http_interface.HttpInterface(engine, "127.0.0.1", 0, password="pw")
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", http.port), timeout=5) as sock:
+            began = time.monotonic()
+            try:
+                for byte in b"GET /ping HTTP/1.1\r\nX-Slow: " + b"a" * 100:  # a byte every 0.2 s
+                    sock.sendall(bytes((byte,)))
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            assert_closed(sock)
+            assert time.monotonic() - began < 3
+        with socket.create_connection(("127.0.0.1", http.port), timeout=5) as sock:  # a prompt one is served
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")
+    finally:
+        http.shutdown()
+        engine.close()

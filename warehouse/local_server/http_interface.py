@@ -8,15 +8,18 @@ ClickHouse does (keep-alive, chunked transfer coding); ``http_query`` reads and 
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 import socket
 import sys
 import threading
+import time
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from warehouse.local_server.connection_cap import ConnectionCap
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.errors import AUTHENTICATION_FAILED, ClickHouseError
 from warehouse.local_server.http_query import QueryRequest
@@ -69,7 +72,7 @@ class HttpInterface:
             )
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(ConnectionCap, ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
@@ -108,6 +111,32 @@ class _Server(ThreadingHTTPServer):
                 pass
 
 
+class _HeadDeadline(io.RawIOBase):
+    """The socket's reads, bounded in total time while ``deadline`` is set: a client that trickles a
+    request line and headers a byte at a time is dropped at the deadline, not kept for days."""
+
+    def __init__(self, sock: socket.socket):
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request line and headers took too long")
+            self._sock.settimeout(remaining)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     rbufsize = 1 << 16
@@ -115,12 +144,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()
+        self._raw = _HeadDeadline(self.connection)
+        self.rfile = io.BufferedReader(self._raw, self.rbufsize)
         # Headers and body go out in separate writes; without this, Nagle's algorithm and delayed
         # ACKs add tens of milliseconds to every small response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_one_request(self) -> None:
-        self.connection.settimeout(KEEP_ALIVE_TIMEOUT)  # only while idle between requests; see _dispatch
+        # Idle between requests and the next request's head: KEEP_ALIVE_TIMEOUT in all; see _dispatch.
+        self._raw.deadline = time.monotonic() + KEEP_ALIVE_TIMEOUT
         super().handle_one_request()
 
     def parse_request(self) -> bool:
@@ -162,6 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- routing -------------------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        self._raw.deadline = None
         self.connection.settimeout(None)
         try:
             self._route()

@@ -24,6 +24,7 @@ import uuid
 
 import structlog
 
+from warehouse.local_server.connection_cap import ConnectionCap
 from warehouse.local_server.engine import Engine, EngineConnection, QueryStats
 from warehouse.local_server.errors import (
     AUTHENTICATION_FAILED,
@@ -130,7 +131,7 @@ class NativeServer:
                 self._threads.discard(threading.current_thread())
 
 
-class _TcpServer(socketserver.ThreadingTCPServer):
+class _TcpServer(ConnectionCap, socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
     block_on_close = False
