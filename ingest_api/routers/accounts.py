@@ -1,8 +1,8 @@
 """People's accounts: sign up, verify, sign in (password or mailed link), reset, sign out, ``/v1/me``.
 
 Answers to requests naming an e-mail address never tell whether it has an account: sign-up, link and
-reset requests all answer 202 with the same words and take the same work (mails leave from a
-background thread; an unknown address still costs one Argon2id hash). Sign-in failures are slowed,
+reset requests all answer 202 with the same words, no sooner than a fixed floor, and the same work
+(mails leave from a background thread; an unknown address still costs one Argon2id hash). Sign-in failures are slowed,
 then refused (``ingest_api.auth.limits``). Routes that change something with a session pass the
 CSRF checks (``ingest_api.auth.csrf``); sign-in and sign-up check the request's origin.
 See ``ingest_api/auth/README.md`` for the routes and what the panel does with them.
@@ -11,6 +11,7 @@ See ``ingest_api/auth/README.md`` for the routes and what the panel does with th
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -51,6 +52,10 @@ from ingest_api.errors import ApiError, conflict, invalid
 router = APIRouter(tags=["accounts"])
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 CHECK_INBOX = "If {email} can receive it, a mail with a link is on its way; check your inbox."
+# Answers naming an address take at least this long (an account's row insert, or a link's signing,
+# must not show); sign-up hashes a password either way, so its floor sits above one Argon2id hash.
+SIGN_UP_FLOOR_SECONDS = 0.5
+LINK_REQUEST_FLOOR_SECONDS = 0.25
 
 
 def _limits(request: Request) -> AccountLimits:
@@ -124,9 +129,22 @@ def _send_verification(request: Request, user: User) -> None:
 # --- sign up and verification -----------------------------------------------------------------
 
 
+async def _answer_no_sooner_than(floor: float, work, *args) -> Accepted:
+    """Run ``work`` in a worker thread and answer ``floor`` seconds after the start at the earliest,
+    so the few milliseconds an address with an account costs more or less cannot be timed."""
+    started = time.monotonic()
+    answer = await run_in_threadpool(work, *args)
+    await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+    return answer
+
+
 @router.post("/v1/auth/sign-up", status_code=status.HTTP_202_ACCEPTED)
-def sign_up(body: SignUp, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
+async def sign_up(body: SignUp, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
     """Create an account; the address must be confirmed (``POST /v1/auth/verify-email``) before signing in."""
+    return await _answer_no_sooner_than(SIGN_UP_FLOOR_SECONDS, _sign_up, body, request, db, settings)
+
+
+def _sign_up(body: SignUp, request: Request, db: Session, settings: Settings) -> Accepted:
     check_request_origin(request, settings)
     _limits(request).mail.client_may_ask(client_key(request))
     try:
@@ -217,9 +235,10 @@ def _mail_link_if_account(request: Request, db: Session, settings: Settings, ema
 
 
 @router.post("/v1/auth/magic-link", status_code=status.HTTP_202_ACCEPTED)
-def request_magic_link(body: EmailRequest, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
+async def request_magic_link(body: EmailRequest, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
     """Mail a one-time sign-in link (valid 15 minutes) if the address has an account."""
-    return _mail_link_if_account(
+    return await _answer_no_sooner_than(
+        LINK_REQUEST_FLOOR_SECONDS, _mail_link_if_account,
         request, db, settings, body.email, LinkPurpose.magic_sign_in, "Your Feelback sign-in link",
         "Sign in to Feelback with this link:\n\n{link}\n\nIt works once, for {lifetime}. If you did not ask for it, ignore this mail.",
     )
@@ -266,9 +285,10 @@ def sign_out_everywhere(signed_in: CurrentUser, request: Request, db: DbSession,
 
 
 @router.post("/v1/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
-def request_password_reset(body: EmailRequest, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
+async def request_password_reset(body: EmailRequest, request: Request, db: DbSession, settings: AppSettings) -> Accepted:
     """Mail a one-time link (valid 1 hour) to choose a new password, if the address has an account."""
-    return _mail_link_if_account(
+    return await _answer_no_sooner_than(
+        LINK_REQUEST_FLOOR_SECONDS, _mail_link_if_account,
         request, db, settings, body.email, LinkPurpose.reset_password, "Choose a new Feelback password",
         "Choose a new password for your Feelback account:\n\n{link}\n\nThe link works once, for {lifetime}. "
         "If you did not ask for it, ignore this mail: your password stays as it is.",
