@@ -4,7 +4,8 @@ No log line holds a raw IP address, at any level: ``NoRawIps`` (on every stdlib 
 API's uvicorn handlers, access log included) and ``scrub_ips`` (a structlog processor) replace each
 address by ``ip-`` and a keyed hash, the key random per process: lines of one process can still be
 told apart by client, and no one can turn the hash back into the address. A dotted version number
-that is also a valid IPv4 address (``26.9.2.1``) is hashed too; that is the price of certainty.
+that is also a valid IPv4 address is hashed too (the price of certainty), unless it follows
+"ClickHouse " or "version ". ``feelback up`` relays every part's output through ``scrub_text``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ NO_RAW_IPS_FILTER = {"()": "feelback.log.NoRawIps"}  # for logging.config.dictCo
 
 _KEY = os.urandom(16)
 # Candidates only; each is checked with ipaddress before it is replaced.
-_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)"
+# A dotted quad right after "ClickHouse " or "version " is ClickHouse's version (26.9.2.1), not an address.
+_IPV4 = r"(?<![\d.])(?<!ClickHouse )(?<![Vv]ersion )(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)"
 _IPV6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:.])"
 _CANDIDATE = re.compile(f"{_IPV6}|{_IPV4}")
 

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Callable
 import typer
 from rich.console import Console
 
+from feelback.log import scrub_text
 from feelback.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +152,15 @@ def _echo_all(lines: list[str]) -> None:
         typer.echo(line)
 
 
+def _relay(output, sink=None) -> None:
+    """Copy a part's output to ours line by line, every IP address replaced by its hash: the parts'
+    own logs (Dagster's and Superset's access logs among them) never show a client's address."""
+    sink = sink or sys.stdout
+    for line in iter(output.readline, b""):
+        sink.write(scrub_text(line.decode("utf-8", "replace")))
+        sink.flush()
+
+
 def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     processes: list[tuple[Part, subprocess.Popen]] = []
@@ -167,7 +178,11 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
             _echo_all(migrate(settings))
         for part in parts:
             env = {**os.environ, **(part.env or {})}
-            process = subprocess.Popen(part.command, cwd=os.getcwd(), env=env, start_new_session=True)
+            process = subprocess.Popen(
+                part.command, cwd=os.getcwd(), env=env, start_new_session=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            threading.Thread(target=_relay, args=(process.stdout,), name=f"{part.name}-output", daemon=True).start()
             processes.append((part, process))
             with progress.status(f"starting {part.name}"):
                 _wait_ready(part, process, timeout=120)

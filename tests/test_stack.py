@@ -30,6 +30,7 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         "FEELBACK_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{http_port}/default?native_port={native_port}",
         "FEELBACK_API_PORT": str(api_port),
         "FEELBACK_DAGSTER_PORT": str(dagster_port),
+        "FEELBACK_LOG_LEVEL": "info",  # access logs on: none of them may show a client's address
     }
     env.pop("FEELBACK_WAREHOUSE_DATA_DIR", None)
     env.pop("FEELBACK_DATABASE_URL", None)
@@ -64,6 +65,8 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         stack.wait(timeout=30)
     reader.join(timeout=5)
     assert stack.returncode == 0, "".join(output)[-3000:]
+    logged = [line for line in output if "127.0.0.1" in line and "://127.0.0.1:" not in line]  # not our URL lines
+    assert '"GET /healthz HTTP/1.1" 200' in "".join(output) and not logged, logged[:5]
     assert not answers(f"http://127.0.0.1:{http_port}/ping")
     assert not answers(f"http://127.0.0.1:{api_port}/healthz")
     assert not answers(f"http://127.0.0.1:{dagster_port}/server_info")
