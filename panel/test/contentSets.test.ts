@@ -42,3 +42,15 @@ describe("tagsFromText", () => {
     expect(tagsFromText("Idea, bug  other,")).toEqual(["idea", "bug", "other"]);
   });
 });
+
+import { scriptTag, widgetTag } from "../src/snippet";
+
+describe("snippet", () => {
+  it("gives the script tag with the key and the element of each type", () => {
+    expect(scriptTag("https://fb.example.com", "fb_pk_1")).toBe(
+      '<script src="https://fb.example.com/sdk/v1/feelback.js" data-key="fb_pk_1" defer></script>',
+    );
+    expect(widgetTag("reaction", "mood")).toBe('<feelback-reactions set="mood"></feelback-reactions>');
+    expect(widgetTag("message", "notes")).toBe('<feelback-form set="notes"></feelback-form>');
+  });
+});

@@ -16,6 +16,16 @@ def panel_mailbox():
 
 
 @pytest.fixture(scope="module")
+def site_pages():
+    """A customer's site: pages served from an origin of their own (loopback, another port)."""
+    from tests.sdk.support import PageServer
+
+    server = PageServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
 def panel_api(clickhouse_server, tmp_path_factory, panel_mailbox):
     """The API serving the built panel, with the admin token set, mails to ``panel_mailbox`` and one
     seeded project (``.project``)."""

@@ -1,16 +1,36 @@
-"""A newcomer in Chromium: sign up, verify from the mail, create an organization and a project, invite
-a viewer who joins from the mailed link and can read but not change; password reset; sign out."""
+"""The issue's journey in Chromium against the real API, SMTP server and SDK, and a password reset."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from playwright.sync_api import expect
 
+from tests.api.ingest_support import BROWSER_UA
 from tests.panel.panel_support import check_screen, mailed_link
 
 PASSWORD = "a long enough password"
+
+
+def run_pending_exports(api) -> None:
+    """Runs the pending export requests with the pipeline's own code, as the Dagster sensor's runs do."""
+    import datetime as dt
+
+    from pipelines.defs.exports import requests
+    from pipelines.defs.exports.pipeline import ExportFilters, run_export
+    from warehouse.client import get_client
+
+    settings = api.settings
+    client = get_client(settings)
+    try:
+        for job in requests.pending_exports(settings):
+            requests.mark_running(settings, job.request_id)
+            path, _ = run_export(settings, client, job.request_id, job.project_id, job.format, ExportFilters.from_json(job.filters))
+            requests.mark_done(settings, job.request_id, path, dt.timedelta(days=settings.export_keep_days))
+    finally:
+        client.close()
 
 
 def new_email(label: str) -> str:
@@ -27,7 +47,10 @@ def sign_up(page, api, mailbox, email: str, name: str) -> None:
     page.goto(mailed_link(mailbox, email, "verify-email"))
 
 
-def test_newcomer_team_and_viewer(browser, panel_api, panel_mailbox, artifacts):
+def test_newcomer_journey(browser, panel_api, panel_mailbox, site_pages, artifacts):
+    """Sign up, verify from the mail, create a project, copy the snippet into a page, click a widget,
+    see the signal in the overview, triage a message, export and download, invite a viewer who
+    cannot change settings, sign out."""
     founder = browser.new_context(viewport={"width": 1200, "height": 900})
     page = founder.new_page()
     page.goto(f"{panel_api.url}/app/signup")
@@ -45,16 +68,65 @@ def test_newcomer_team_and_viewer(browser, panel_api, panel_mailbox, artifacts):
     page.get_by_role("button", name="Create organization").click()
     expect(page.get_by_role("heading", name="Projects of Acme")).to_be_visible()
     page.get_by_label("Name").fill("Docs")
-    page.get_by_label("Allowed origins").fill("https://docs.acme.test")
+    page.get_by_label("Allowed origins").fill(site_pages.url)  # the customer's site: another origin
     page.get_by_role("button", name="Create project").click()
     expect(page.get_by_text("is ready")).to_be_visible()
-    page.get_by_role("link", name="Docs", exact=True).click()
-    page.get_by_role("navigation", name="Project").get_by_role("link", name="Content sets").click()
-    page.get_by_role("button", name="New content set").click()
-    page.get_by_label("Key").fill("docs")
-    page.get_by_role("button", name="Create content set").click()
-    expect(page.get_by_role("heading", name="Content set docs")).to_be_visible()
-    project_url = page.url.rsplit("/sets/", 1)[0]
+    page.get_by_role("link", name="Install the widgets").click()
+    project_url = page.url.rsplit("/install", 1)[0]
+    for key, kind in (("docs", "Up / down"), ("notes", "Feedback form")):
+        page.goto(f"{project_url}/sets")
+        page.get_by_role("button", name="New content set").click()
+        page.get_by_label("Key").fill(key)
+        page.get_by_label(re.compile(f"^{re.escape(kind)}")).check()
+        page.get_by_role("button", name="Create content set").click()
+        expect(page.get_by_role("heading", name=f"Content set {key}")).to_be_visible()
+
+    # the install screen's snippet, copied into a page of the site, and a click on its widget
+    page.goto(f"{project_url}/install")
+    expect(page.get_by_test_id("first-signal")).to_contain_text("Waiting for the first signal")
+    snippets = page.locator(".snippet pre")
+    expect(snippets).to_have_count(3)
+    script, *widgets = [snippets.nth(n).inner_text() for n in range(3)]
+    assert "fb_pk_" in script and "/sdk/v1/feelback.js" in script
+    check_screen(page, artifacts, "install")
+    visitor = browser.new_context(user_agent=BROWSER_UA)  # a person's browser (headless Chromium's own agent counts as a bot)
+    site = visitor.new_page()
+    html = f"<!doctype html><html lang='en'><title>Docs</title><body><main>{script}{''.join(widgets)}</main></body></html>"
+    site.goto(site_pages.add("/guide", html))
+    site.get_by_role("button", name=re.compile("^Upvote")).click()
+    site.get_by_label("Your feedback").fill("The install guide skips the API key step")
+    site.get_by_role("button", name="Send").click()
+    for widget in ("feelback-updown", "feelback-form"):  # both acknowledged by the API
+        expect(site.locator(widget).get_by_text("Thank you! Your feedback was sent.")).to_be_attached()
+    clicked = time.monotonic()
+    visitor.close()
+
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text("2", timeout=10_000)
+    seen_after = time.monotonic() - clicked
+    assert seen_after < 10, seen_after
+    page.get_by_role("link", name="Install").click()
+    expect(page.get_by_test_id("first-signal")).to_contain_text("Signals are arriving")
+
+    page.get_by_role("link", name="Inbox").click()
+    messages = page.get_by_role("list", name="Messages").get_by_role("listitem")
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text("skips the API key step")
+    messages.first.get_by_role("button", name="Archive").click()
+    expect(page.get_by_text("No new messages")).to_be_visible()
+
+    page.get_by_role("link", name="Exports").click()
+    page.get_by_label("Format").select_option("csv")
+    page.get_by_role("button", name="Request export").click()
+    expect(page.get_by_text("Waiting")).to_be_visible()
+    run_pending_exports(panel_api)  # what the Dagster sensor's run does
+    download_link = page.get_by_role("link", name="Download")
+    expect(download_link).to_be_visible(timeout=10_000)
+    check_screen(page, artifacts, "exports")
+    with page.expect_download() as download:
+        download_link.click()
+    exported = download.value.path().read_text()
+    assert "skips the API key step" in exported and "/guide" in exported
 
     page.get_by_role("link", name="Members").click()
     expect(page.get_by_role("heading", name="Members of Acme")).to_be_visible()
@@ -83,18 +155,20 @@ def test_newcomer_team_and_viewer(browser, panel_api, panel_mailbox, artifacts):
     guest.goto(f"{project_url}/keys")
     expect(guest.get_by_text("Your role cannot create or revoke keys.")).to_be_visible()
     expect(guest.get_by_role("button", name=re.compile("^Revoke"))).to_have_count(0)
-    guest.goto(f"{project_url}/sets")
-    expect(guest.get_by_text("Your role can look at content sets but not change them.")).to_be_visible()
+    guest.goto(f"{project_url}/inbox")
+    expect(guest.get_by_text("Your role can read the inbox but not triage it.")).to_be_visible()
     guest.get_by_role("button", name="Sign out").click()
     expect(guest.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
     guest.goto(f"{project_url}/overview")
     expect(guest).to_have_url(re.compile(r"/app/signin$"))
     viewer.close()
 
-    # the founder sees the viewer among the members
+    # the founder sees the viewer among the members, then signs out
     page.reload()
     expect(page.get_by_role("cell", name=f"Vic ({viewer_email})", exact=True)).to_be_visible()
     expect(page.get_by_label(f"Role of Vic ({viewer_email})")).to_have_value("viewer")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
     founder.close()
 
 

@@ -6,7 +6,7 @@ import { typeLabel } from "../contentSets";
 import type { Project } from "../projects";
 import { navigate, projectHref } from "../router";
 import { useAction, useResource } from "../ui/resource";
-import { Empty, Loaded, Notice } from "../ui/states";
+import { Empty, Loaded, Notice, Table } from "../ui/states";
 import { ContentSetForm, type ContentSetValues } from "./ContentSetForm";
 
 export function ContentSets({ project, role }: { project: Project; role: Role }) {
@@ -39,18 +39,7 @@ export function ContentSets({ project, role }: { project: Project; role: Role })
               <p>Create one to start collecting feedback.</p>
             </Empty>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Content sets of {project.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Stats</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption={`Content sets of ${project.name}`} columns={["Key", "Name", "Kind", "Stats"]}>
                   {list.map((set) => (
                     <tr key={set.key}>
                       <td>
@@ -61,9 +50,7 @@ export function ContentSets({ project, role }: { project: Project; role: Role })
                       <td>{set.public_stats ? "Public" : "Private"}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Loaded>

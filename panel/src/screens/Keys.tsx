@@ -6,7 +6,7 @@ import { can, type Role } from "../auth";
 import type { Project } from "../projects";
 import { Field, FormError, ShownOnce, inputValue } from "../ui/forms";
 import { useAction, useResource } from "../ui/resource";
-import { Empty, Loaded, Notice } from "../ui/states";
+import { Empty, Loaded, Notice, Table } from "../ui/states";
 import { formatDate } from "../format";
 
 type KeyKind = components["schemas"]["KeyKind"];
@@ -54,22 +54,7 @@ export function Keys({ project, role }: { project: Project; role: Role }) {
           list.length === 0 ? (
             <Empty title="No keys" />
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Keys of {project.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption={`Keys of ${project.name}`} columns={["Key", "Kind", "Name", "Created", "Status", "Actions"]}>
                   {list.map((key) => {
                     const display = `${key.prefix}…${key.last4}`;
                     return (
@@ -91,9 +76,7 @@ export function Keys({ project, role }: { project: Project; role: Role }) {
                       </tr>
                     );
                   })}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Loaded>

@@ -6,7 +6,7 @@ import { formatDate } from "../format";
 import { useStore } from "../store";
 import { Field, FormError, inputValue } from "../ui/forms";
 import { useAction, useResource } from "../ui/resource";
-import { Empty, Loaded, Notice } from "../ui/states";
+import { Empty, Loaded, Notice, Table } from "../ui/states";
 
 const ROLES: { role: Role; help: string }[] = [
   { role: "viewer", help: "reads everything, changes nothing" },
@@ -67,20 +67,7 @@ export function Members({ orgId }: { orgId: string }) {
       <FormError message={change.error} />
       <Loaded resource={members} what="members">
         {(list) => (
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Members</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Person</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
+          <Table caption="Members" columns={["Person", "Role", "Joined", "Actions"]}>
                 {list.map((member) => {
                   const label = member.name ? `${member.name} (${member.email})` : member.email;
                   return (
@@ -120,9 +107,7 @@ export function Members({ orgId }: { orgId: string }) {
                     </tr>
                   );
                 })}
-              </tbody>
-            </table>
-          </div>
+              </Table>
         )}
       </Loaded>
       {allowed ? (

@@ -7,9 +7,12 @@ import { useStore } from "../store";
 import { useResource } from "../ui/resource";
 import { ErrorBox, Loading } from "../ui/states";
 import { ContentSetPage, ContentSets } from "./ContentSets";
+import { Exports } from "./Exports";
 import { Inbox } from "./Inbox";
+import { Install } from "./Install";
 import { Keys } from "./Keys";
 import { Overview } from "./Overview";
+import { Recaps } from "./Recaps";
 import { Settings } from "./Settings";
 
 export const SCREENS = [
@@ -77,6 +80,12 @@ function Screen({ name, route, project, role, reloadProject }: { name: string; r
       return <ContentSets project={project} role={role} />;
     case "set":
       return <ContentSetPage project={project} role={role} setKey={route.params.set} />;
+    case "install":
+      return <Install project={project} role={role} />;
+    case "exports":
+      return <Exports project={project} role={role} />;
+    case "recaps":
+      return <Recaps project={project} role={role} />;
     case "keys":
       return <Keys project={project} role={role} />;
     case "settings":

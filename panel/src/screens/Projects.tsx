@@ -5,6 +5,7 @@ import type { components } from "../api/schema";
 import { can, chooseOrganization, credential, currentOrgId, me, signedInAs } from "../auth";
 import { projectHref } from "../router";
 import { useStore } from "../store";
+import { rememberPublicKey } from "../snippet";
 import { originsFromText } from "../timezones";
 import { Field, FormError, OriginsField, ShownOnce, inputValue } from "../ui/forms";
 import { useAction, type Resource } from "../ui/resource";
@@ -104,6 +105,7 @@ function CreateProject({ orgId, onCreated }: { orgId: string | null; onCreated: 
       must(orgId ? api.POST("/v1/organizations/{org_id}/projects", { params: { path: { org_id: orgId } }, body }) : api.POST("/v1/projects", { body })),
     );
     if (result) {
+      rememberPublicKey(result.project.id, result.public_key);
       setCreated(result);
       setName("");
       setOrigins("");

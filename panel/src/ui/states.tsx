@@ -45,3 +45,24 @@ export function Notice({ kind = "info", children }: { kind?: "info" | "success" 
     </div>
   );
 }
+
+/** A table that scrolls sideways on narrow screens; an empty column header is named for screen readers. */
+export function Table({ caption, columns, children }: { caption: string; columns: string[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={column}>
+                {column === "Actions" ? <span class="visually-hidden">Actions</span> : column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
