@@ -18,7 +18,8 @@ An operation takes three steps (``ingest_api.ingest.once``):
    the append's notes: ``ingest_api.spool_replay``);
 3. **settle**: the answer replaces the claim (the claim is dropped when nothing was stored), and a
    stored revoke marks its signal revoked until its edit window closes. Settles queued in one turn
-   of the event loop share one transaction (the spool wakes a whole fsync group together).
+   of the event loop share one transaction (the spool wakes a whole fsync group together), or ride
+   along with the next claim's.
 
 Entries: (project, key) → claim or answer, in two generations of ``capacity / 2`` keys (the full
 one becomes the older, the older is emptied), so the store keeps the last ``capacity / 2`` to
@@ -244,24 +245,37 @@ class IdempotencyStore:
         return claims
 
     def _claim_all(self, project_id: str, items: list[tuple[str, str, str | None]], now_ms: int, charge: Charge | None) -> list[Claim]:
+        # Settles queued in this process ride along (under load one transaction per request, not two).
+        queued, self._queued = self._queued, []
         claims: list[Claim] = []
-        with self._env.begin(write=True) as txn:
-            if charge is not None and charge.cost:
-                self._take(txn, project_id, charge)
-            current, older = self._current(txn)
-            for key, fingerprint, signal_id in items:
-                signal_slot = _slot(project_id, signal_id) if signal_id else None
-                claims.append(self._claim_one(txn, current, older, _slot(project_id, key), fingerprint, signal_slot, now_ms))
+        wait = 0.0
+        try:
+            with self._env.begin(write=True) as txn:
+                current, older = self._current(txn)
+                woken = self._write_settles(txn, current, older, queued) if queued else ()
+                if charge is not None and charge.cost:
+                    wait = self._take(txn, project_id, charge)
+                if not wait:
+                    for key, fingerprint, signal_id in items:
+                        signal_slot = _slot(project_id, signal_id) if signal_id else None
+                        claims.append(self._claim_one(txn, current, older, _slot(project_id, key), fingerprint, signal_slot, now_ms))
+        except BaseException:
+            self._queued[:0] = queued  # not written: settled by the next transaction
+            raise
+        self._wake(woken)
+        if wait:
+            raise ProjectLimited(wait)
         return claims
 
-    def _take(self, txn: lmdb.Transaction, project_id: str, charge: Charge) -> None:
+    def _take(self, txn: lmdb.Transaction, project_id: str, charge: Charge) -> float:
+        """Take ``charge`` from the project's bucket: 0.0, else the seconds to wait (nothing taken)."""
         slot = project_id.encode()
         stored = txn.get(slot, db=self._buckets)
         now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
         tokens, wait = take_tokens(_BUCKET.unpack(stored) if stored else None, now, charge.rate, charge.burst, charge.cost)
-        if wait:
-            raise ProjectLimited(wait)  # the transaction is dropped: the bucket is as it was
-        txn.put(slot, _BUCKET.pack(tokens, now), db=self._buckets)
+        if not wait:
+            txn.put(slot, _BUCKET.pack(tokens, now), db=self._buckets)
+        return wait
 
     def _current(self, txn: lmdb.Transaction) -> tuple[object, object]:
         index = 1 if txn.get(b"generation", db=self._meta) == b"1" else 0
@@ -375,29 +389,33 @@ class IdempotencyStore:
         if not queued or self._env is None:
             return
         try:
-            woken = self._write_settles(queued)
+            with self._env.begin(write=True) as txn:
+                current, older = self._current(txn)
+                woken = self._write_settles(txn, current, older, queued)
         except lmdb.Error as exc:  # the claims stay in flight; their retries wait, then get a 503
             log.error("idempotency_settle_failed", error=str(exc), operations=sum(len(settles) for _, settles in queued))
             return
-        for slot in woken if self._waiters else ():
-            for future in self._waiters.pop(slot, ()):
-                if not future.done():
-                    future.set_result(None)
+        self._wake(woken)
 
-    def _write_settles(self, queued: list[tuple[str, list[Settle]]]) -> list[bytes]:
+    def _write_settles(self, txn, current, older, queued: list[tuple[str, list[Settle]]]) -> list[bytes]:
         woken: list[bytes] = []
-        with self._env.begin(write=True) as txn:
-            current, older = self._current(txn)
-            for project_id, settles in queued:
-                for key, answer, revoked in settles:
-                    slot = _slot(project_id, key)
-                    if answer is None:
-                        replaced = txn.pop(slot, db=current)
-                    else:
-                        replaced = txn.replace(slot, _answer_value(answer), db=current)
-                    if replaced is None:  # claimed before the generations turned
-                        txn.delete(slot, db=older)
-                    if answer is not None and revoked is not None:
-                        txn.put(_slot(project_id, revoked[0]), revoked[1].to_bytes(8, "big"), db=self._revoked)
-                    woken.append(slot)
+        for project_id, settles in queued:
+            for key, answer, revoked in settles:
+                slot = _slot(project_id, key)
+                if answer is None:
+                    replaced = txn.pop(slot, db=current)
+                else:
+                    replaced = txn.replace(slot, _answer_value(answer), db=current)
+                if replaced is None:  # claimed before the generations turned
+                    txn.delete(slot, db=older)
+                if answer is not None and revoked is not None:
+                    txn.put(_slot(project_id, revoked[0]), revoked[1].to_bytes(8, "big"), db=self._revoked)
+                woken.append(slot)
         return woken
+
+    def _wake(self, slots) -> None:
+        if self._waiters:
+            for slot in slots:
+                for future in self._waiters.pop(slot, ()):
+                    if not future.done():
+                        future.set_result(None)

@@ -250,14 +250,6 @@ class Spool:
         """Names of the other lanes under the spool root (owned or orphaned)."""
         return sorted(p.name for p in self.root.glob("lane-*") if p.is_dir() and p != self.lane)
 
-    def recent_appends(self) -> Iterator[tuple[list[bytes], bytes]]:
-        """(records, notes) of each append in retained drained segments, then undrained ones, oldest
-        first; notes are b"" when the append had none."""
-        assert self.lane is not None
-        paths = sorted((self.lane / "drained").glob(f"*{SEGMENT_SUFFIX}")) + [s.path for s in self._sealed]
-        for path in paths:
-            yield from _appends_in(path)
-
     # --- appending (event loop side) -----------------------------------------------------------
 
     @property

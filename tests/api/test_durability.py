@@ -212,7 +212,7 @@ def test_a_torn_tail_is_cut_and_the_rest_kept(tmp_path):
 def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
     """An append is one frame of newline-joined rows and its notes; segments with a frame per row read
     the same. The drainer gets the rows only; the notes come back with their rows."""
-    from ingest_api.spool import frame
+    from ingest_api.spool import frame, lane_appends
 
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000).open()
 
@@ -231,7 +231,7 @@ def test_records_read_back_one_by_one_whatever_their_framing(tmp_path):
     (recovered,) = reopened.sealed_segments()
     keys = ["a", "b", "c", "d", "e", "f"]
     assert [orjson.loads(r)["idempotency_key"] for r in reopened.read(recovered)] == keys
-    appends = [([orjson.loads(r)["idempotency_key"] for r in records], notes) for records, notes in reopened.recent_appends()]
+    appends = [([orjson.loads(r)["idempotency_key"] for r in records], notes) for records, notes in lane_appends(reopened.lane)]
     assert appends == [(["a", "b", "c"], b'{"abc":1}'), (["d"], b'["d"]'), (["e"], b""), (["f"], b"")]
     reopened.close()
 
