@@ -26,6 +26,7 @@ Contract (stable; routers import these):
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -38,11 +39,12 @@ from sqlalchemy.orm import Session
 from feelback.control_plane.keys import KeyKind, key_kind
 from feelback.control_plane.models import ApiKey, ContentSet, Project
 from feelback.control_plane.projects import find_api_key
-from feelback.domain import ContentSetRules, origin_allowed
+from feelback.domain import CONTENT_SET_KEY_PATTERN, ContentSetRules, origin_allowed
 from feelback.settings import Settings
 from ingest_api.errors import ApiError, forbidden, not_found, unauthorized
 
 KEY_HEADER = "X-Feelback-Key"
+_CONTENT_SET_KEY = re.compile(CONTENT_SET_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ def require_project(
 
 
 def load_content_set(session: Session, project_id: str, set_key: str) -> ContentSet:
+    if not _CONTENT_SET_KEY.fullmatch(set_key):  # no such set can exist; and the DB need not see it
+        raise not_found(f"no content set {set_key!r} in project {project_id!r}")
     content_set = session.scalar(select(ContentSet).where(ContentSet.project_id == project_id, ContentSet.key == set_key))
     if content_set is None:
         raise not_found(f"no content set {set_key!r} in project {project_id!r}")

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import DataError
 from starlette.routing import Match
 
 log = structlog.get_logger(__name__)
@@ -147,6 +148,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
             message = f"{request.method} is not served here; allowed: {headers['Allow']}"
         return error_response(exc.status_code, _code_for(exc.status_code), message, headers)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The control-plane DB refused a value the request carried (PostgreSQL keeps no NUL in text,
+        # and bounds its numbers): the request's fault, not the server's.
+        reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
+        log.warning("unstorable_value", path=request.url.path, method=request.method, reason=reason)
+        rule = "holds a NUL character" if "NUL" in reason or "0x00" in reason else "is out of the range the database stores"
+        return error_response(422, "invalid_request", f"request: a value in it {rule}; remove it and try again")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from feelback.control_plane.models import ContentSet, ExportFormat, ExportRequest, JobStatus, Project
+from feelback.domain import CONTENT_SET_KEY_PATTERN
 from feelback.settings import Settings
 from ingest_api.auth.permissions import authorize, current_project
 from ingest_api.dependencies import DbSession, get_app_settings
@@ -47,7 +48,7 @@ class ExportCreate(BaseModel):
     format: ExportFormat
     start: AwareInstant | None = Field(None, alias="from", description="Events received at or after this instant")
     end: AwareInstant | None = Field(None, alias="to", description="Events received before this instant")
-    content_set: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    content_set: Annotated[str, Field(pattern=CONTENT_SET_KEY_PATTERN, description="Key of a content set")] | None = None
 
     @model_validator(mode="after")
     def _range(self) -> ExportCreate:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from ingest_api.app import create_app
 from tests.api.ingest_support import BROWSER_UA, ingest_settings, seed_project
+from tests.fixtures.control_db import ADMIN_TOKEN, control_settings  # noqa: F401
 
 EXTREMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
 BEYOND_64_BITS = str(2**64)
@@ -167,3 +168,27 @@ def test_a_405_names_every_method_of_the_path(api, public):
     assert answer.status_code == 405
     assert set(answer.headers["Allow"].split(", ")) == {"PATCH", "DELETE"}
     assert "PATCH" in answer.json()["error"]["message"] and "DELETE" in answer.json()["error"]["message"]
+
+
+# --- NUL characters on PostgreSQL (which keeps none in text) -----------------------------------
+
+
+def test_nul_characters_are_a_4xx_on_every_control_plane_backend(control_settings):
+    """On PostgreSQL a NUL in a looked-up text is a DataError: each such request is a 4xx, not a 500."""
+    api = TestClient(create_app(control_settings), raise_server_exceptions=False)
+    created = api.post("/v1/projects", json={"name": "Nul probe"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    project, secret = created["project"]["id"], {"Authorization": f"Bearer {created['secret_key']}"}
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for method, path, headers, body, status in (
+        ("GET", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404),
+        ("PATCH", f"/v1/projects/{project}/content-sets/a%00b", secret, {"name": "x"}, 404),
+        ("DELETE", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404),
+        ("POST", f"/v1/projects/{project}/exports", secret, {"format": "csv", "content_set": "a\u0000b"}, 422),
+        ("GET", "/v1/stats/a%00b", {"X-Feelback-Key": created["public_key"]}, None, 404),
+        ("GET", "/v1/projects/a%00b", admin, None, (404, 422)),  # SQLite finds none; PostgreSQL refuses
+        ("GET", "/v1/projects/a%00b/keys", admin, None, (404, 422)),
+    ):
+        answer = api.request(method, path, json=body, headers=headers)
+        assert answer.status_code in (status if isinstance(status, tuple) else (status,)), (method, path, answer.status_code, answer.text)
+        message = answer.json()["error"]["message"]
+        assert "NUL" in message or "'a\\x00b'" in message, message
