@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import socket
 import sys
 
@@ -40,6 +41,11 @@ from feelback.log import NO_RAW_IPS_FILTER, configure_logging
 
 BACKLOG = 2048  # uvicorn's default
 MAX_REQUEST_HEAD = 64 << 10  # bytes of request line and headers; h11's own bound is 16 KiB, nginx's 32 KiB
+HEAD_TIMEOUT = 10.0  # seconds from a request's first bytes to the end of its headers
+_HEAD_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 53\r\n\r\nthe request line and headers took over 10 s to arrive"
+)
 _HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"connection: close\r\ncontent-length: 62\r\n\r\nthe request line and headers are over the limit of 65536 bytes"
@@ -50,29 +56,58 @@ if HttpToolsProtocol is not None:
 
     class BoundedHeadProtocol(HttpToolsProtocol):
         """uvicorn's httptools protocol, which keeps a request's URL and headers as they come with no
-        bound (60 MiB of headers grew a worker by 60 MiB before any route or key check): past
-        ``MAX_REQUEST_HEAD`` bytes without the end of the headers, the request is a 431 and the
-        connection closes. Bytes are counted per read, not per header, to cost nothing per request."""
+        bound in size or time (60 MiB of headers grew a worker by 60 MiB before any route or key
+        check; a byte a minute kept a connection for ever): past ``MAX_REQUEST_HEAD`` bytes, or
+        ``HEAD_TIMEOUT`` seconds, without the end of the headers, the request is a 431 or a 408 and the
+        connection closes. Bytes are counted per read, not per header, and the timer is armed only
+        for a head that one read did not complete: nothing per ordinary request."""
 
         _awaiting_head = True
         _head_bytes = 0
+        _head_timer = None
 
         def data_received(self, data: bytes) -> None:
             if self._awaiting_head:
                 if self._head_bytes > MAX_REQUEST_HEAD:
-                    self.transport.write(_HEAD_TOO_LARGE)
-                    self.transport.close()
+                    self._refuse(_HEAD_TOO_LARGE)
                     return
                 self._head_bytes += len(data)
             super().data_received(data)
+            if self._awaiting_head and self._head_bytes and self._head_timer is None and not self.transport.is_closing():
+                self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._refuse, _HEAD_TOO_SLOW)
 
         def on_headers_complete(self) -> None:
             self._awaiting_head = False
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._awaiting_head, self._head_bytes = True, 0
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+            super().connection_lost(exc)
+
+        def _refuse(self, answer: bytes) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.write(answer)
+                self.transport.close()
+
+
+class _Config(uvicorn.Config):
+    """uvicorn's configuration, whose logging set-up (run in the supervisor and in every worker it
+    spawns) also configures structlog: the level of FEELBACK_LOG_LEVEL, and no raw IP."""
+
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        level = self.log_level if isinstance(self.log_level, str) else logging.getLevelName(self.log_level or logging.WARNING)
+        configure_logging(str(level))
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -157,7 +192,7 @@ def serve(
     """Serve ``app`` (an import string) as ``uvicorn`` would, with a socket per worker when ``workers``
     > 1; returns the exit code (uvicorn's STARTUP_FAILURE when the app could not start). Proxy
     headers are read only from ``forwarded_allow_ips`` (comma-separated IPs or CIDRs; none when empty)."""
-    config = uvicorn.Config(
+    config = _Config(
         app, host=host, port=port, workers=workers, factory=factory, log_level=log_level,
         log_config=log_config(log_level), proxy_headers=bool(forwarded_allow_ips),
         http=BoundedHeadProtocol if HttpToolsProtocol is not None else "h11",
@@ -198,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be 1 or more (got {args.workers})")
     if args.app_dir:
         sys.path.insert(0, args.app_dir)
-    configure_logging(args.log_level)  # structlog's level and IP scrubbing (this process; uvicorn's workers are spawned)
     return serve(
         args.app, host=args.host, port=args.port, workers=args.workers, factory=args.factory,
         log_level=args.log_level, forwarded_allow_ips=args.forwarded_allow_ips,

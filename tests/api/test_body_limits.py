@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import time
 
 import pytest
 
@@ -76,3 +77,17 @@ def test_a_body_that_arrives_with_its_head_is_not_mistaken_for_one(api):
         sock.sendall(head.encode() + body)
         reply = answer(sock)
     assert reply.startswith(b"HTTP/1.1 401")  # read whole and refused for its missing key
+
+
+def test_a_request_head_that_trickles_is_dropped(api):
+    with socket.create_connection(("127.0.0.1", api.port), timeout=20) as sock:
+        began = time.monotonic()
+        try:
+            for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 30:  # a byte every 0.5 s
+                sock.sendall(bytes((byte,)))
+                time.sleep(0.5)
+        except OSError:
+            pass
+        reply = answer(sock)
+        waited = time.monotonic() - began
+    assert reply.startswith(b"HTTP/1.1 408") and 9 < waited < 14
