@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.api.ingest_support import ApiProcess, ingest_settings
+from tests.fixtures.wire import trickle
 from warehouse.local_server.process import memory_of
 
 GiB = 1 << 30
@@ -82,12 +83,7 @@ def test_a_body_that_arrives_with_its_head_is_not_mistaken_for_one(api):
 def test_a_request_head_that_trickles_is_dropped(api):
     with socket.create_connection(("127.0.0.1", api.port), timeout=20) as sock:
         began = time.monotonic()
-        try:
-            for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 30:  # a byte every 0.5 s
-                sock.sendall(bytes((byte,)))
-                time.sleep(0.5)
-        except OSError:
-            pass
+        trickle(sock, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 30, every=0.5)
         reply = answer(sock)
         waited = time.monotonic() - began
     assert reply.startswith(b"HTTP/1.1 408") and 9 < waited < 14

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.fixtures.wire import trickle
 from warehouse.local_server import native_protocol
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.native_protocol import NativeServer
@@ -133,11 +134,7 @@ def test_a_client_that_trickles_its_hello_is_dropped(tmp_path, monkeypatch):
     try:
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             began = time.monotonic()
-            for byte in hello("pw")[:8]:  # a byte every 0.2 s: each read alone would be in time
-                sock.sendall(bytes((byte,)))
-                time.sleep(0.2)
-                if time.monotonic() - began > 0.6:
-                    break
+            trickle(sock, hello("pw")[:8], every=0.2, until=0.6)  # each read alone would be in time
             code, message = read_exception(sock)
             assert code == 159 and "Handshake timeout" in message
             assert time.monotonic() - began < 3
@@ -340,12 +337,7 @@ def test_an_http_client_that_trickles_its_headers_is_dropped(tmp_path, monkeypat
     try:
         with socket.create_connection(("127.0.0.1", http.port), timeout=5) as sock:
             began = time.monotonic()
-            try:
-                for byte in b"GET /ping HTTP/1.1\r\nX-Slow: " + b"a" * 100:  # a byte every 0.2 s
-                    sock.sendall(bytes((byte,)))
-                    time.sleep(0.2)
-            except OSError:
-                pass
+            trickle(sock, b"GET /ping HTTP/1.1\r\nX-Slow: " + b"a" * 100, every=0.2)
             assert_closed(sock)
             assert time.monotonic() - began < 3
         with socket.create_connection(("127.0.0.1", http.port), timeout=5) as sock:  # a prompt one is served
