@@ -346,3 +346,19 @@ def test_an_http_client_that_trickles_its_headers_is_dropped(tmp_path, monkeypat
     finally:
         http.shutdown()
         engine.close()
+
+
+def test_a_client_awaiting_100_continue_is_refused_before_it_sends_its_body(clickhouse_server):
+    address = (clickhouse_server.host, clickhouse_server.http_port)
+    head = {"Content-Length": str(GiB), "Expect": "100-continue", "X-ClickHouse-User": "default"}
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(request_head("/", {**head, "X-ClickHouse-Key": "wrong"}))
+        status, reply = http_status(sock)
+        assert status == 403 and b"100 Continue" not in reply
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(request_head("/", {**head, "X-ClickHouse-Key": clickhouse_server.password, "Content-Length": "8"}))
+        assert http_status(sock)[1].startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(b"SELECT 7")
+        status, reply = http_status(sock)
+        body = reply.split(b"\r\n\r\n", 1)[1] or sock.recv(100)
+        assert status == 200 and body == b"7\n"

@@ -141,6 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     rbufsize = 1 << 16
     server: _Server
+    awaiting_continue = False
 
     def setup(self) -> None:
         super().setup()
@@ -176,9 +177,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = "close" in connection or (
             self.request_version == "HTTP/1.0" and "keep-alive" not in connection
         )
-        if self.headers.get("Expect", "").lower() == "100-continue":
-            return self.handle_expect_100()
+        # 100 Continue only once the credentials are checked (continue_body): a client with a wrong
+        # password is refused before it sends its body.
+        self.awaiting_continue = self.headers.get("Expect", "").lower() == "100-continue"
         return True
+
+    def continue_body(self) -> None:
+        if self.awaiting_continue:
+            self.awaiting_continue = False
+            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's signature
         log.debug("%s", format % args)  # no client address: logs never hold one
@@ -214,7 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             QueryRequest(self, front, url.query).run()
             return
         body = RequestBody(self.rfile, self.headers)
-        self.close_connection = self.close_connection or not body.drain(UNAUTHENTICATED_DRAIN)
+        # A client awaiting 100 Continue sends no body: nothing to drain, but the connection ends.
+        self.close_connection = self.close_connection or self.awaiting_continue or not body.drain(UNAUTHENTICATED_DRAIN)
         self.send_complete(404, [("Content-Type", TEXT_PLAIN)], _NOT_FOUND_TEXT.format(path=url.path).encode())
 
     # --- writing -------------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class QueryRequest:
         # As in ClickHouse, credentials come from the URL and headers, and the body is read only after.
         self.front.authenticate(options)
         self.authenticated = True
+        self.handler.continue_body()
         request_type = headers.get("Content-Type", "")
         if request_type.startswith("multipart/form-data"):
             fields = form_fields(request_type, b"".join(self.body.chunks()))
@@ -270,7 +271,9 @@ class QueryRequest:
     def _send_error(self, error: ClickHouseError) -> None:
         handler = self.handler
         drain_limit = None if self.authenticated else UNAUTHENTICATED_DRAIN
-        if not self.body.finished and not self.body.drain(drain_limit):
+        if handler.awaiting_continue:  # refused before 100 Continue: the client sends no body
+            handler.close_connection = True
+        elif not self.body.finished and not self.body.drain(drain_limit):
             handler.close_connection = True
         headers = self._headers(None) + [
             ("Content-Type", TEXT_PLAIN),

@@ -215,9 +215,10 @@ class RequestBody:
                 raise ConnectionError("client closed the connection in the middle of the request body")
             size = _chunk_size(line)
             if size == 0:
-                while self._rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return
+                for _ in range(MAX_HEADERS + 1):  # trailers, bounded like headers
+                    if self._rfile.readline(MAX_HEADER_LINE + 1) in (b"\r\n", b"\n", b""):
+                        return
+                raise BadRequest(431, "Too many trailer lines in the chunked request body")
             while size > 0:
                 data = self._rfile.read(min(size, READ_SIZE))
                 if not data:
