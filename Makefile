@@ -32,7 +32,11 @@ sdk/node_modules/.package-lock.json: sdk/package-lock.json
 sdk/dist/.built: sdk/node_modules/.package-lock.json $(SDK_SOURCES)
 	cd sdk && npm run --silent build
 
-install: $(BIN)/.installed panel/dist/index.html sdk/dist/.built
+# Apache Superset's own environment, from its lock file, cached per lock hash (dashboards/superset/install.sh).
+.venv-superset/.installed: dashboards/superset/requirements.lock dashboards/superset/install.sh
+	PYTHON=$(PYTHON) bash dashboards/superset/install.sh
+
+install: $(BIN)/.installed panel/dist/index.html sdk/dist/.built .venv-superset/.installed
 
 up: install
 	$(BIN)/feelback up
@@ -47,4 +51,4 @@ bench: install
 	$(BIN)/python -m bench.warehouse
 
 clean:
-	rm -rf .feelback $(VENV)
+	rm -rf .feelback $(VENV) .venv-superset

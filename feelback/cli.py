@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from feelback.cli_dashboards import dashboards_app
 from feelback.cli_project import project_app
 from feelback.cli_user import user_app
 from feelback.log import configure_logging
@@ -18,6 +19,7 @@ progress = Console(stderr=True)
 app = typer.Typer(help="Feelback: feedback signals on ClickHouse.", no_args_is_help=True, add_completion=False)
 app.add_typer(project_app, name="project")
 app.add_typer(user_app, name="user")
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def settings_or_exit() -> Settings:
@@ -42,13 +44,15 @@ def warehouse(
     """Run the local ClickHouse server (HTTP and native TCP on loopback) on chDB."""
     from warehouse.local_server.engine import DataDirectoryBusy
     from warehouse.local_server.server import LocalServer
+    from warehouse.local_server.users import users_from_settings
 
     settings = settings_or_exit()
     target = settings.clickhouse
     if not target.is_loopback:
         fail(f"FEELBACK_CLICKHOUSE_URL={target.url} is not a loopback address; the local server only binds to 127.0.0.1")
     try:
-        server = LocalServer(data_dir or settings.warehouse_dir, "127.0.0.1", target.http_port, target.native_port, target.password)
+        users = users_from_settings(settings, target.password)
+        server = LocalServer(data_dir or settings.warehouse_dir, "127.0.0.1", target.http_port, target.native_port, target.password, users)
     except DataDirectoryBusy as exc:
         fail(str(exc))
     except OSError as exc:

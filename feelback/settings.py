@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "FEELBACK_"
@@ -95,6 +95,14 @@ def parse_clickhouse_url(url: str) -> ClickHouseTarget:
     )
 
 
+class ClickHouseUser(BaseModel):
+    """A named user of the local ClickHouse server, as in ClickHouse's users.xml: a password (empty: one
+    generated once under <home>/secrets/) and the ClickHouse settings of its profile (readonly, limits...)."""
+
+    password: str = ""
+    settings: dict[str, str] = {}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
@@ -148,6 +156,15 @@ class Settings(BaseSettings):
     session_max_seconds: int = 30 * 24 * 3600
     # Signs account links; empty: 32 random bytes made once under <home>/secrets/auth.
     auth_secret: str = ""
+    # Named users of the local ClickHouse server besides `default` (JSON: {"name": {"password": "...", "settings": {...}}}).
+    # readonly=1 lets the engine refuse every write, DDL, temporary table and file()/url() access.
+    clickhouse_users: dict[str, ClickHouseUser] = {"analyst": ClickHouseUser(settings={"readonly": "1"})}
+    # Analysts' dashboards: Apache Superset in its own virtualenv (dashboards/superset/), started by `feelback up`.
+    dashboards: bool = True
+    superset_port: int = 8088
+    superset_admin_password: str = ""  # empty: generated once under <home>/secrets/ and printed by `feelback up`
+    superset_metadata_url: str = ""  # empty: SQLite under <home>/superset/; production: PostgreSQL
+    superset_clickhouse_user: str = "analyst"  # Superset's connection: this user (read-only) at FEELBACK_CLICKHOUSE_URL
 
     @field_validator("clickhouse_url")
     @classmethod
@@ -193,7 +210,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or a network like 10.0.0.0/8") from None
         return networks
 
-    @field_validator("api_port", "dagster_port")
+    @field_validator("api_port", "dagster_port", "superset_port")
     @classmethod
     def _check_port(cls, value: int) -> int:
         return _port(value, value, "port")

@@ -36,6 +36,7 @@ class Part:
     ready_url: str | None  # None: ready once it has stayed up for a moment
     urls: dict[str, str]
     env: dict[str, str] | None = None
+    ready_timeout: float = 120
 
 
 def _answers(url: str) -> bool:
@@ -104,6 +105,10 @@ def parts_of(settings: Settings) -> list[Part]:
                 env,
             )
         )
+    if settings.dashboards:
+        from feelback.dashboards import stack_part
+
+        parts.append(stack_part(settings))
     return parts
 
 
@@ -185,7 +190,7 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
             threading.Thread(target=_relay, args=(process.stdout,), name=f"{part.name}-output", daemon=True).start()
             processes.append((part, process))
             with progress.status(f"starting {part.name}"):
-                _wait_ready(part, process, timeout=120)
+                _wait_ready(part, process, timeout=part.ready_timeout)
             if part.name == "warehouse":
                 _echo_all(migrate(settings))
         typer.echo("Feelback is up:")

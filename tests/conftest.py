@@ -11,7 +11,7 @@ import pytest
 
 from warehouse.local_server.process import ServerProcess
 
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.browser", "tests.fixtures.warehouse_build"]
 
 _HOME = Path(tempfile.mkdtemp(prefix="feelback-test-"))
 _WAREHOUSE = ServerProcess(data_dir=_HOME / "clickhouse")

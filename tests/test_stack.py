@@ -31,6 +31,7 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         "FEELBACK_API_PORT": str(api_port),
         "FEELBACK_DAGSTER_PORT": str(dagster_port),
         "FEELBACK_LOG_LEVEL": "info",  # access logs on: none of them may show a client's address
+        "FEELBACK_DASHBOARDS": "off",  # Superset in the stack: tests/dashboards
     }
     env.pop("FEELBACK_WAREHOUSE_DATA_DIR", None)
     env.pop("FEELBACK_DATABASE_URL", None)

@@ -1,6 +1,6 @@
 """The warehouse build end to end: raw events → Dagster job (dlt, VADER, dbt build) → marts.
 
-All tests read the session's two builds (tests/pipelines/conftest.py); none builds again.
+All tests read the session's two builds (tests/fixtures/warehouse_build.py); none builds again.
 """
 
 from __future__ import annotations

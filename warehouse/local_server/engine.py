@@ -72,8 +72,18 @@ class EngineConnection:
         self._database: str | None = "default"
         self.broken = False
 
-    def apply_settings(self, wanted: dict[str, str]) -> None:
-        """Make exactly ``wanted`` the request-level settings, resetting those of earlier requests."""
+    def apply_settings(self, wanted: dict[str, str], profile: dict[str, str] | None = None) -> None:
+        """Make exactly ``wanted`` the request-level settings, resetting those of earlier requests.
+
+        A user's ``profile`` (warehouse.local_server.users) is applied first, so the engine judges the
+        request's own settings under it (it refuses to lift ``readonly``, for one).
+        """
+        if profile:
+            self._apply(profile)
+            wanted = {**profile, **wanted}
+        self._apply(wanted)
+
+    def _apply(self, wanted: dict[str, str]) -> None:
         assignments = [
             f"{name} = {_setting_literal(value)}" for name, value in wanted.items() if self._applied.get(name) != value
         ]

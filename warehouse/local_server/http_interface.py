@@ -7,7 +7,6 @@ ClickHouse does (keep-alive, chunked transfer coding); ``http_query`` reads and 
 
 from __future__ import annotations
 
-import hmac
 import io
 import logging
 import socket
@@ -21,7 +20,6 @@ from urllib.parse import urlsplit
 
 from warehouse.local_server.connection_cap import ConnectionCap
 from warehouse.local_server.engine import Engine
-from warehouse.local_server.errors import AUTHENTICATION_FAILED, ClickHouseError
 from warehouse.local_server.http_query import QueryRequest
 from warehouse.local_server.http_request import (
     UNAUTHENTICATED_DRAIN,
@@ -31,6 +29,7 @@ from warehouse.local_server.http_request import (
     read_headers,
 )
 from warehouse.local_server.http_response import TEXT_PLAIN, ClientGone
+from warehouse.local_server.users import Users
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,9 @@ _NOT_FOUND_TEXT = (
 class HttpInterface:
     """Serves ClickHouse's HTTP interface for ``engine`` on ``host:port`` until ``shutdown``."""
 
-    def __init__(self, engine: Engine, host: str, port: int, password: str = ""):
+    def __init__(self, engine: Engine, host: str, port: int, password: str = "", users: Users | None = None):
         self.engine = engine
-        self.password = password
+        self.users = users or Users.only_default(password)
         self.display_name = socket.gethostname()
         self._server = _Server((host, port), _Handler, self)
         self.port = self._server.server_address[1]
@@ -63,13 +62,9 @@ class HttpInterface:
         self._server.server_close()
         self._server.close_open_connections()
 
-    def authenticate(self, options: RequestOptions) -> None:
-        if options.user != "default" or not hmac.compare_digest(options.password.encode(), self.password.encode()):
-            raise ClickHouseError(
-                AUTHENTICATION_FAILED,
-                f"{options.user}: Authentication failed: password is incorrect, or there is no user with such name. "
-                "(AUTHENTICATION_FAILED)",
-            )
+    def authenticate(self, options: RequestOptions) -> dict[str, str]:
+        """The signed-in user's profile settings (``users``); a wrong name or password raises."""
+        return self.users.authenticate(options.user, options.password)
 
 
 class _Server(ConnectionCap, ThreadingHTTPServer):

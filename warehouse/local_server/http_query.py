@@ -116,7 +116,7 @@ class QueryRequest:
         self.options = options = RequestOptions.parse(pairs, headers)
         self.query_id = options.query_id or str(uuid.uuid4())
         # As in ClickHouse, credentials come from the URL and headers, and the body is read only after.
-        self.front.authenticate(options)
+        profile = self.front.authenticate(options)
         self.authenticated = True
         self.handler.continue_body()
         request_type = headers.get("Content-Type", "")
@@ -126,7 +126,7 @@ class QueryRequest:
             self.query_id = options.query_id or self.query_id
         statement, text, data = self._read_statement()
         with self.engine.connection(options.session_id or None, options.session_timeout, options.session_check) as conn:
-            conn.apply_settings(options.settings)
+            conn.apply_settings(options.settings, profile)
             if options.database:
                 conn.use_database(options.database)
             elif not options.session_id:

@@ -12,7 +12,6 @@ last for the connection, as in ClickHouse. The server negotiates protocol revisi
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import select
@@ -27,7 +26,6 @@ import structlog
 from warehouse.local_server.connection_cap import ConnectionCap
 from warehouse.local_server.engine import Engine, EngineConnection, QueryStats
 from warehouse.local_server.errors import (
-    AUTHENTICATION_FAILED,
     NOT_IMPLEMENTED,
     TIMEOUT_EXCEEDED,
     UNKNOWN_PACKET_FROM_CLIENT,
@@ -62,6 +60,7 @@ from warehouse.local_server.native_packets import (
 )
 from warehouse.local_server.native_wire import ByteReader, FrameCompressor, read_frame
 from warehouse.local_server.sql_scan import scan
+from warehouse.local_server.users import Users
 
 log = structlog.get_logger(__name__)
 
@@ -88,9 +87,9 @@ class _QueryCancelled(Exception):
 class NativeServer:
     """Listens on ``host:port`` (0 picks a free port) and serves each TCP connection in its own thread."""
 
-    def __init__(self, engine: Engine, host: str, port: int, password: str = ""):
+    def __init__(self, engine: Engine, host: str, port: int, password: str = "", users: Users | None = None):
         self.engine = engine
-        self.password = password
+        self.users = users or Users.only_default(password)
         self._sockets: set[socket.socket] = set()
         self._threads: set[threading.Thread] = set()
         self._guard = threading.Lock()
@@ -154,6 +153,7 @@ class _Session:
         self.reader = ByteReader(self._receive)
         self._handshake_deadline: float | None = time.monotonic() + HANDSHAKE_TIMEOUT
         self.revision = 0
+        self.profile: dict[str, str] = {}  # the signed-in user's settings (warehouse.local_server.users)
         self.conn: EngineConnection | None = None
         self._out = bytearray()
         self._compressed_input: ByteReader | None = None
@@ -216,13 +216,10 @@ class _Session:
         hello = read_hello(self.reader)
         self.revision = min(hello.revision, SERVER_REVISION)
         user = hello.user or "default"
-        if user != "default" or not hmac.compare_digest(hello.password.encode(), self.server.password.encode()):
-            raise ProtocolError(
-                ClickHouseError.raised(
-                    AUTHENTICATION_FAILED,
-                    f"{user}: Authentication failed: password is incorrect, or there is no user with such name.",
-                )
-            )
+        try:
+            self.profile = self.server.users.authenticate(user, hello.password)
+        except ClickHouseError as refused:
+            raise ProtocolError(refused) from None
         return hello.database
 
     def _serve_packets(self) -> None:
@@ -287,7 +284,7 @@ class _Session:
         settings = dict(query.settings)
         while True:
             try:
-                self.conn.apply_settings(settings)
+                self.conn.apply_settings(settings, self.profile)
                 return
             except ClickHouseError as error:
                 unknown = _UNKNOWN_SETTING_NAME.search(error.message) if error.code == UNKNOWN_SETTING else None

@@ -14,6 +14,7 @@ import structlog
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.http_interface import HttpInterface
 from warehouse.local_server.native_protocol import NativeServer
+from warehouse.local_server.users import Users
 
 log = structlog.get_logger(__name__)
 
@@ -21,10 +22,12 @@ log = structlog.get_logger(__name__)
 class LocalServer:
     """The engine of one data directory behind both of ClickHouse's protocols."""
 
-    def __init__(self, data_dir: Path, host: str, http_port: int, native_port: int, password: str = ""):
+    def __init__(
+        self, data_dir: Path, host: str, http_port: int, native_port: int, password: str = "", users: Users | None = None
+    ):
         self.engine = Engine(data_dir)
-        self.http = HttpInterface(self.engine, host, http_port, password)
-        self.native = NativeServer(self.engine, host, native_port, password)
+        self.http = HttpInterface(self.engine, host, http_port, password, users)
+        self.native = NativeServer(self.engine, host, native_port, password, users)
         self._threads = [
             threading.Thread(target=self.http.serve_forever, name="clickhouse-http", daemon=True),
             threading.Thread(target=self.native.serve_forever, name="clickhouse-native", daemon=True),
