@@ -30,22 +30,38 @@ def _permalink(api, slug: str, dashboard: str, project_id: str) -> str:
     return response.json()["url"]
 
 
-@pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_dashboard_renders(superset, superset_api, browser, artifacts, warehouse_build, live_project, name):
+@pytest.fixture(scope="module")
+def signed_in(superset, browser):
+    """A browser context signed in to Superset through its sign-in form, as a person would."""
     from feelback import dashboards
 
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    for _ in range(3):  # the form is a React page: on a busy machine the first submit may come too early
+        page.goto(f"{superset.url}/login/")
+        page.wait_for_load_state("networkidle", timeout=90_000)
+        page.fill("#username", dashboards.ADMIN_USER)
+        page.fill("#password", dashboards.admin_password(superset.settings))
+        page.click("button[type=submit]")
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+            break
+        except Exception:
+            continue
+    assert "/login" not in page.url, "could not sign in to Superset"
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehouse_build, live_project, name):
     spec = DASHBOARDS[name]
     # The operations questions cover the last two days of ingest: the live project has those.
     project_id = live_project if name == "operations" else warehouse_build.random_project_id
     url = _permalink(superset_api, spec["slug"], name, project_id)
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
+    page = signed_in.new_page()
     try:
-        page.goto(f"{superset.url}/login/")
-        page.fill("input[name=username], #username", dashboards.ADMIN_USER)
-        page.fill("input[name=password], #password", dashboards.admin_password(superset.settings))
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
         page.goto(url)
         charts = sum(len(row) for row in spec["rows"])
         page.wait_for_function(
@@ -60,4 +76,4 @@ def test_dashboard_renders(superset, superset_api, browser, artifacts, warehouse
         assert page.get_by_text("No results were returned").count() == 0, f"{name}: a chart is empty"
         assert spec["title"] in page.content()
     finally:
-        context.close()
+        page.close()
