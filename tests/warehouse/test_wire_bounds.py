@@ -362,3 +362,22 @@ def test_a_client_awaiting_100_continue_is_refused_before_it_sends_its_body(clic
         status, reply = http_status(sock)
         body = reply.split(b"\r\n\r\n", 1)[1] or sock.recv(100)
         assert status == 200 and body == b"7\n"
+
+
+def test_the_http_debug_log_holds_no_address_and_no_password(tmp_path, caplog):
+    from warehouse.local_server.http_interface import HttpInterface
+
+    engine = Engine(tmp_path / "data")
+    http = HttpInterface(engine, "127.0.0.1", 0, password="s3cret")
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        with caplog.at_level("DEBUG", logger="warehouse.local_server.http_interface"):
+            with socket.create_connection(("127.0.0.1", http.port), timeout=5) as sock:  # an error is logged
+                sock.sendall(b"GET /?user=default&password=s3cret HTTP/1.1\r\n" + b"X-Same: 1\r\n" * 200 + b"\r\n")
+                assert http_status(sock)[0] == 431
+            time.sleep(0.2)
+    finally:
+        http.shutdown()
+        engine.close()
+    logged = caplog.text
+    assert "431" in logged and "s3cret" not in logged and "127.0.0.1" not in logged

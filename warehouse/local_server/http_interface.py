@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import socket
 import sys
 import threading
@@ -33,6 +34,7 @@ from warehouse.local_server.users import Users
 
 log = logging.getLogger(__name__)
 
+_QUERY_STRING = re.compile(r"\?[^\s\"]*")
 KEEP_ALIVE_TIMEOUT = 30  # seconds an idle keep-alive connection is kept, as ClickHouse's default
 _NOT_FOUND_TEXT = (
     "There is no handle {path}\n\nUse / or /ping for health checks.\nOr /replicas_status for more sophisticated "
@@ -183,7 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's signature
-        log.debug("%s", format % args)  # no client address: logs never hold one
+        # No client address (logs never hold one) and no query string (it may carry a password).
+        log.debug("%s", _QUERY_STRING.sub("?…", format % args))
 
     def do_GET(self) -> None:
         self._dispatch()
