@@ -5,11 +5,13 @@ one of those keys or deleting that organization would turn every later call into
 quietly end the run's reach. So a revoke of one of those keys (``FUZZ_KEPT_KEY_IDS``) is sent for a
 decoy key of another project (``FUZZ_DECOY_KEY_ID``), and a delete of the organization
 (``FUZZ_KEPT_ORG_ID``) for a decoy organization of the same owner (``FUZZ_DECOY_ORG_ID``): the routes
-still run.
+still run. Every answer's status and error code is appended to ``FUZZ_ANSWERS`` (a file), so the
+test can tell which routes the run really reached.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import schemathesis
@@ -27,3 +29,16 @@ def before_call(context, case, kwargs) -> None:
     if case.method.upper() == "DELETE" and case.path == "/v1/organizations/{org_id}":
         if (case.path_parameters or {}).get("org_id") == KEPT_ORG:
             case.path_parameters["org_id"] = DECOY_ORG
+
+
+@schemathesis.hook
+def after_call(context, case, response) -> None:
+    answers = os.environ.get("FUZZ_ANSWERS")
+    if not answers:
+        return
+    try:
+        code = json.loads(response.content).get("error", {}).get("code", "")
+    except (ValueError, AttributeError):
+        code = ""
+    with open(answers, "a") as file:
+        file.write(f"{case.method.upper()} {case.path}\t{response.status_code}\t{code}\n")

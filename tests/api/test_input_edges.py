@@ -170,25 +170,29 @@ def test_a_405_names_every_method_of_the_path(api, public):
     assert "PATCH" in answer.json()["error"]["message"] and "DELETE" in answer.json()["error"]["message"]
 
 
-# --- NUL characters on PostgreSQL (which keeps none in text) -----------------------------------
+# --- values PostgreSQL keeps none of: NUL characters in text, integers past 2**31-1 ----------------
 
 
-def test_nul_characters_are_a_4xx_on_every_control_plane_backend(control_settings):
-    """On PostgreSQL a NUL in a looked-up text is a DataError: each such request is a 4xx, not a 500."""
+def test_values_the_control_plane_db_cannot_hold_are_a_4xx_on_every_backend(control_settings):
+    """On PostgreSQL a NUL in a looked-up text, or an id past its integer columns, is a DataError:
+    each such request is a 4xx naming what is wrong, not a 500."""
     api = TestClient(create_app(control_settings), raise_server_exceptions=False)
-    created = api.post("/v1/projects", json={"name": "Nul probe"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
-    project, secret = created["project"]["id"], {"Authorization": f"Bearer {created['secret_key']}"}
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    for method, path, headers, body, status in (
-        ("GET", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404),
-        ("PATCH", f"/v1/projects/{project}/content-sets/a%00b", secret, {"name": "x"}, 404),
-        ("DELETE", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404),
-        ("POST", f"/v1/projects/{project}/exports", secret, {"format": "csv", "content_set": "a\u0000b"}, 422),
-        ("GET", "/v1/stats/a%00b", {"X-Feelback-Key": created["public_key"]}, None, 404),
-        ("GET", "/v1/projects/a%00b", admin, None, (404, 422)),  # SQLite finds none; PostgreSQL refuses
-        ("GET", "/v1/projects/a%00b/keys", admin, None, (404, 422)),
+    created = api.post("/v1/projects", json={"name": "Nul probe"}, headers=admin).json()
+    project, secret = created["project"]["id"], {"Authorization": f"Bearer {created['secret_key']}"}
+    past_integer = 2**31
+    for method, path, headers, body, status, named in (
+        ("GET", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404, "'a\\x00b'"),
+        ("PATCH", f"/v1/projects/{project}/content-sets/a%00b", secret, {"name": "x"}, 404, "'a\\x00b'"),
+        ("DELETE", f"/v1/projects/{project}/content-sets/a%00b", secret, None, 404, "'a\\x00b'"),
+        ("POST", f"/v1/projects/{project}/exports", secret, {"format": "csv", "content_set": "a\u0000b"}, 422, "content_set"),
+        ("GET", "/v1/stats/a%00b", {"X-Feelback-Key": created["public_key"]}, None, 404, "'a\\x00b'"),
+        ("GET", "/v1/projects/a%00b", admin, None, (404, 422), "a"),  # SQLite finds none; PostgreSQL refuses it
+        ("DELETE", f"/v1/projects/{project}/recap-subscriptions/{past_integer}", secret, None, 422, "subscription_id"),
+        ("DELETE", f"/v1/projects/{project}/keys/{past_integer}", secret, None, 422, "key_id"),
+        ("GET", f"/v1/projects/{project}/exports/{past_integer}", secret, None, 422, "export_id"),
+        ("GET", f"/v1/exports/{past_integer}/download?expires=1&signature={'0' * 64}", {}, None, 422, "export_id"),
     ):
         answer = api.request(method, path, json=body, headers=headers)
         assert answer.status_code in (status if isinstance(status, tuple) else (status,)), (method, path, answer.status_code, answer.text)
-        message = answer.json()["error"]["message"]
-        assert "NUL" in message or "'a\\x00b'" in message, message
+        assert named in answer.json()["error"]["message"], answer.text
