@@ -111,3 +111,15 @@ class Invitation(Base):
 
     def is_open(self, now: dt.datetime) -> bool:
         return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class SignInLockout(Base):
+    """Failed sign-ins per e-mail address (registered or not, so it tells nothing), shared by every
+    API process: ``failures`` since ``window_started_at``; past the policy's count, ``locked_until``."""
+
+    __tablename__ = "sign_in_lockouts"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -8,7 +8,8 @@
 - ``MailRequests``: how often mails may be asked for per address (extra requests are answered the
   same way but send nothing) and per client (429).
 
-With N API processes the limits are up to N times looser; a lockout is per process too.
+With N API processes these limits are up to N times looser; the lockout of an address after 10
+failures in 15 minutes (``feelback.control_plane.lockout``, kept in the control-plane DB) is not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 
+from feelback.control_plane.lockout import LockoutPolicy
 from ingest_api.errors import ApiError
 from ingest_api.ratelimit import TokenBuckets, network_of, retry_after_header
 
@@ -106,7 +108,11 @@ class AccountLimits:
         sign_in_by_email: AttemptThrottle | None = None,
         sign_in_by_client: AttemptThrottle | None = None,
         mail: MailRequests | None = None,
+        lockout: LockoutPolicy | None = None,
     ) -> None:
         self.sign_in_by_email = sign_in_by_email or AttemptThrottle()
         self.sign_in_by_client = sign_in_by_client or AttemptThrottle(free=20, refuse_after=100)
         self.mail = mail or MailRequests()
+        # The address's lockout in the control-plane DB (feelback.control_plane.lockout): it holds
+        # across processes and restarts, where the throttles above are per process.
+        self.lockout = lockout or LockoutPolicy()

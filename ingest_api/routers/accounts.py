@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feelback.control_plane.account_models import Membership, Organization, Role, User
+from feelback.control_plane import lockout
 from feelback.control_plane.links import BadLink, LinkPurpose
 from feelback.control_plane.models import utcnow
 from feelback.control_plane.passwords import check_new_password, hash_password, verify_password
@@ -187,6 +188,16 @@ def verify_email(body: TokenBody, request: Request, response: Response, db: DbSe
 # --- sign in and out --------------------------------------------------------------------------
 
 
+def _count_failure(db: Session, email: str, policy: lockout.LockoutPolicy) -> None:
+    for _ in range(2):  # two processes may count an address's first failure at once
+        try:
+            lockout.record_failure(db, email, policy)
+            db.commit()
+            return
+        except IntegrityError:
+            db.rollback()
+
+
 def _check_password(db: Session, email: str, password: str) -> User | None:
     user = find_user(db, email)
     ok, new_hash = verify_password(password, user.password_hash if user else None)
@@ -203,7 +214,11 @@ async def sign_in(body: SignIn, request: Request, response: Response, db: DbSess
     """Sign in with password; sets the session cookies. Repeated failures are slowed, then refused (429)."""
     check_request_origin(request, settings)
     limits, client = _limits(request), client_key(request)
-    wait = max(limits.sign_in_by_email.refused_for(body.email), limits.sign_in_by_client.refused_for(client))
+    wait = max(
+        limits.sign_in_by_email.refused_for(body.email),
+        limits.sign_in_by_client.refused_for(client),
+        await run_in_threadpool(lockout.locked_for, db, body.email),
+    )
     if wait > 0:
         raise too_many(wait, "too many failed sign-ins; try again later or sign in with a mailed link")
     delay = max(limits.sign_in_by_email.delay(body.email), limits.sign_in_by_client.delay(client))
@@ -213,8 +228,10 @@ async def sign_in(body: SignIn, request: Request, response: Response, db: DbSess
     if user is None:
         limits.sign_in_by_email.failed(body.email)
         limits.sign_in_by_client.failed(client)
+        await run_in_threadpool(_count_failure, db, body.email, limits.lockout)
         raise ApiError(401, "sign_in_failed", "the e-mail address or the password is wrong")
     limits.sign_in_by_email.succeeded(body.email)
+    await run_in_threadpool(lockout.clear, db, body.email)
     if user.verified_at is None:
         _send_verification(request, user)
         raise ApiError(403, "email_not_verified", f"confirm {user.email} first: a mail with a link was sent to it")

@@ -8,8 +8,11 @@ import time
 
 import pytest
 
-from feelback.control_plane.db import get_engine
+from feelback.control_plane.account_models import SignInLockout
+from feelback.control_plane.db import get_engine, get_sessionmaker
+from feelback.control_plane.lockout import LockoutPolicy
 from feelback.settings import Settings
+from ingest_api.app import create_app
 from ingest_api.auth.limits import AccountLimits, AttemptThrottle, MailRequests
 from tests.fixtures.control_db import ADMIN_TOKEN, fresh_control_db
 from tests.accounts.conftest import PASSWORD, Browser, error_of, new_email, sign_up_and_verify
@@ -51,6 +54,30 @@ def test_sign_in_guessing_is_slowed_then_refused_alike_for_unknown_addresses(app
     assert Browser(app).post("/v1/auth/sign-in", {"email": new_email(), "password": PASSWORD}).status_code == 401  # others unaffected
 
 
+def test_the_lockout_holds_across_api_processes_and_ends(app, mailbox, accounts_settings):
+    """Two apps on one DB stand for two API workers: failures counted by either lock the address on both."""
+    loose = dict(sign_in_by_email=AttemptThrottle(free=100, refuse_after=1000), sign_in_by_client=AttemptThrottle(free=100, refuse_after=1000))
+    second = create_app(accounts_settings)
+    for worker in (app, second):
+        worker.state.account_limits = AccountLimits(**loose, lockout=LockoutPolicy(attempts=3, window_seconds=600, lock_seconds=600))
+    registered = new_email("target")
+    sign_up_and_verify(app, mailbox, registered)
+    for address in (registered, new_email("nobody")):
+        one, two = Browser(app), Browser(second)
+        wrong = {"email": address, "password": "not the password"}
+        assert [one.post("/v1/auth/sign-in", wrong).status_code, two.post("/v1/auth/sign-in", wrong).status_code,
+                one.post("/v1/auth/sign-in", wrong).status_code] == [401, 401, 401]
+        for browser in (one, two):
+            locked = browser.post("/v1/auth/sign-in", {"email": address, "password": PASSWORD})
+            assert locked.status_code == 429 and 590 < int(locked.headers["retry-after"]) <= 600
+    with get_sessionmaker(accounts_settings).begin() as db:  # the lock's time is up
+        for row in db.query(SignInLockout):
+            row.locked_until = row.window_started_at
+    assert Browser(second).post("/v1/auth/sign-in", {"email": registered, "password": PASSWORD}).status_code == 200
+    with get_sessionmaker(accounts_settings)() as db:
+        assert db.query(SignInLockout).count() == 1  # the unknown address's; success cleared the other
+
+
 def test_one_client_guessing_many_addresses_is_refused(app):
     app.state.account_limits = AccountLimits(sign_in_by_client=AttemptThrottle(free=100, refuse_after=4))
     guesser = Browser(app)
@@ -84,6 +111,7 @@ def test_answers_take_as_long_for_registered_and_unknown_addresses(app, mailbox)
         sign_in_by_email=AttemptThrottle(free=1000, refuse_after=10_000),
         sign_in_by_client=AttemptThrottle(free=1000, refuse_after=10_000),
         mail=MailRequests(per_address_per_hour=10_000, per_client_per_hour=10_000),
+        lockout=LockoutPolicy(attempts=10_000),
     )
     registered = new_email("known")
     sign_up_and_verify(app, mailbox, registered)
