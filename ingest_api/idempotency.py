@@ -8,7 +8,8 @@ the kernel releases when its holder dies): a transaction costs microseconds, wit
 
 An operation takes three steps (``ingest_api.ingest.once``):
 
-1. **claim** (one write transaction per request): the key's *answer* is replayed (the caller checks
+1. **claim** (one write transaction per turn of the event loop, shared by the requests of that
+   turn, ``claim_soon``; fewer turns of the write lock the workers share): the key's *answer* is replayed (the caller checks
    its fingerprint); a *claim* with another fingerprint is a 409; a claim with the same one is an
    attempt still in flight, which the caller waits for; a claim whose owner process died is
    resolved: its answer is looked up in the notes of the owner's spool lane (it died after spooling
@@ -185,6 +186,7 @@ class IdempotencyStore:
         self._env: lmdb.Environment | None = None
         self._claims_since_check = 0
         self._queued: list[tuple[str, list[Settle]]] = []
+        self._claims_queued: list[tuple[str, list[tuple[str, str, str | None]], Charge | None, asyncio.Future[list[Claim]]]] = []
         self._flush_scheduled = False
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
 
@@ -375,10 +377,21 @@ class IdempotencyStore:
             return
         self._queued.append((project_id, settles))
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+            self._schedule_flush()
+        except RuntimeError:  # outside an event loop
             self.flush()
-            return
+
+    def claim_soon(self, project_id: str, items: list[tuple[str, str, str | None]], charge: Charge | None = None) -> asyncio.Future[list[Claim]]:
+        """``claim``, written with the other claims and settles of this turn of the event loop in one
+        transaction (fewer turns of the write lock the workers share); the future raises
+        ProjectLimited or the store's error."""
+        future: asyncio.Future[list[Claim]] = asyncio.get_running_loop().create_future()
+        self._claims_queued.append((project_id, items, charge, future))
+        self._schedule_flush()
+        return future
+
+    def _schedule_flush(self) -> None:
+        loop = asyncio.get_running_loop()  # RuntimeError outside an event loop
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self.flush)
@@ -386,16 +399,45 @@ class IdempotencyStore:
     def flush(self) -> None:
         self._flush_scheduled = False
         queued, self._queued = self._queued, []
-        if not queued or self._env is None:
+        claims_queued, self._claims_queued = self._claims_queued, []
+        if (not queued and not claims_queued) or self._env is None:
             return
+        now_ms = int(time.time() * 1000)
+        results: list[list[Claim] | ProjectLimited] = []
         try:
             with self._env.begin(write=True) as txn:
                 current, older = self._current(txn)
-                woken = self._write_settles(txn, current, older, queued)
-        except lmdb.Error as exc:  # the claims stay in flight; their retries wait, then get a 503
-            log.error("idempotency_settle_failed", error=str(exc), operations=sum(len(settles) for _, settles in queued))
+                woken = self._write_settles(txn, current, older, queued) if queued else ()
+                for project_id, items, charge, _ in claims_queued:
+                    wait = self._take(txn, project_id, charge) if charge is not None and charge.cost else 0.0
+                    if wait:
+                        results.append(ProjectLimited(wait))
+                        continue
+                    results.append([
+                        self._claim_one(txn, current, older, _slot(project_id, key), fingerprint,
+                                        _slot(project_id, signal_id) if signal_id else None, now_ms)
+                        for key, fingerprint, signal_id in items
+                    ])  # fmt: skip
+        except lmdb.Error as exc:  # settles: their claims stay in flight (retries wait, then 503)
+            log.error("idempotency_store_failed", error=str(exc), settles=sum(len(settles) for _, settles in queued))
+            for *_, future in claims_queued:
+                if not future.done():
+                    future.set_exception(exc)
             return
         self._wake(woken)
+        for (project_id, items, _, future), result in zip(claims_queued, results, strict=True):
+            if isinstance(result, ProjectLimited):
+                if not future.done():
+                    future.set_exception(result)
+                continue
+            for index, claim in enumerate(result):
+                if claim.kind == "orphan":  # an owner died while storing: rare
+                    key, fingerprint, signal_id = items[index]
+                    result[index] = self._resolve_orphan(project_id, key, fingerprint, signal_id, claim.owner, now_ms)
+            if future.done():  # its request went away meanwhile: give back what it claimed
+                self.settle(project_id, [Settle(items[i][0], None) for i, claim in enumerate(result) if claim.kind == Claim.MINE])
+            else:
+                future.set_result(result)
 
     def _write_settles(self, txn, current, older, queued: list[tuple[str, list[Settle]]]) -> list[bytes]:
         woken: list[bytes] = []

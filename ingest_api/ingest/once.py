@@ -71,7 +71,7 @@ async def claimed(caller: Caller, items: list[ClaimItem], operations: int = 0) -
     having charged the project's rate limit for ``operations``."""
     store = operations_of(caller)
     try:
-        claims = store.claim(caller.project_id, items, charge=charge(caller, operations) if operations else None)
+        claims = await store.claim_soon(caller.project_id, items, charge(caller, operations) if operations else None)
     except ProjectLimited as limited:
         raise rate_limited(limited.wait, "project") from None
     except lmdb.Error as exc:

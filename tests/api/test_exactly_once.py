@@ -286,3 +286,25 @@ def test_the_store_keeps_the_newest_answers_within_its_map(tmp_path):
         assert store.claim("p", [("k0", "fp", None)])[0].kind == Claim.MINE  # forgotten long ago
     finally:
         store.close()
+
+
+def test_a_claim_whose_request_went_away_is_given_back(tmp_path):
+    """Claims are written once per turn of the event loop; a request cancelled before its turn (the
+    client left) does not keep its keys claimed, or every retry would wait for it."""
+    from ingest_api.idempotency import Claim, IdempotencyStore, owner_of
+
+    store = IdempotencyStore(tmp_path / "idempotency", tmp_path / "spool", owner_of("lane-0")).open()
+
+    async def run() -> tuple[str, str]:
+        gone = store.claim_soon("p", [("left", "fp", None)])
+        kept = store.claim_soon("p", [("kept", "fp", None)])
+        gone.cancel()
+        (claim,) = await kept
+        for _ in range(3):  # the give-back is settled in a later turn
+            await asyncio.sleep(0)
+        return claim.kind, store.claim("p", [("left", "fp", None)])[0].kind
+
+    try:
+        assert asyncio.run(run()) == (Claim.MINE, Claim.MINE)
+    finally:
+        store.close()
