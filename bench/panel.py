@@ -11,7 +11,9 @@ ClickHouse server and the API under ``bench/.data/`` with one project of ``--sig
 (b) first screen interactive: from navigation start to the sign-in form rendered by the app, and to
     the overview's numbers shown (signed in with the project's secret key), in fresh contexts
     (cold cache), median and max over ``--loads`` loads;
-(c) ``GET /v1/projects/{id}/overview?window=7d`` latency p50/p99 over ``--reads`` reads.
+(c) ``GET /v1/projects/{id}/overview?window=7d`` latency p50/p99 over ``--reads`` reads;
+(d) with ``--lighthouse``: Lighthouse 12.2.3's scores (accessibility, best practices, performance)
+    of the overview and the inbox, signed in as a person (npx fetches it; Debian's Chromium).
 """
 
 from __future__ import annotations
@@ -63,20 +65,17 @@ def sizes() -> None:
 
 
 def seed(url: str, public_key: str, signals: int) -> None:
+    """``signals`` creates, 100 per batch, each on a content of its own (one per visitor and content)."""
     sets = [("demo-yesno", "yes"), ("demo-updown", "up"), ("demo-rating", 4)]
-    for start in range(0, signals, 100):
-        operations = [
-            {"op": "create", "content_set": sets[n % 3][0], "content_key": f"/page/{n % 40}", "value": sets[n % 3][1],
-             "idempotency_key": uuid.uuid4().hex}
-            for n in range(start, min(start + 100, signals))
-        ]  # fmt: skip
-        # each operation from another visitor: one-per-visitor sets would keep one signal per content otherwise
-        for operation in operations:
-            response = httpx.post(
-                f"{url}/v1/batch", json={"operations": [operation]},
-                headers={"X-Feelback-Key": public_key, "User-Agent": f"{UA} v{uuid.uuid4().hex}"}, timeout=30,
-            )  # fmt: skip
-            response.raise_for_status()
+    headers = {"X-Feelback-Key": public_key, "User-Agent": UA}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for start in range(0, signals, 100):
+            operations = [
+                {"op": "create", "content_set": sets[n % 3][0], "content_key": f"/page/{n}", "value": sets[n % 3][1],
+                 "idempotency_key": uuid.uuid4().hex}
+                for n in range(start, min(start + 100, signals))
+            ]  # fmt: skip
+            client.post("/v1/batch", json={"operations": operations}).raise_for_status()
 
 
 def load_times(browser, url: str, path: str, watch: dict[str, str], loads: int, session: dict | None) -> dict[str, list[float]]:
@@ -98,11 +97,60 @@ def load_times(browser, url: str, path: str, watch: dict[str, str], loads: int, 
     return found
 
 
+def signed_in_person(url: str, home: Path) -> tuple[str, str]:
+    """A person with an organization and a project with signals and messages: (session cookie, project id)."""
+    import email
+    from email import policy
+
+    address = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    client = httpx.Client(base_url=url, headers={"Origin": url}, timeout=30)
+    client.post("/v1/auth/sign-up", json={"email": address, "password": "a long bench password"}).raise_for_status()
+    for _ in range(100):
+        mails = [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in (home / "outbox").glob("*.eml")]
+        tokens = [m.group(1) for mail in mails if address in str(mail["To"])
+                  if (m := re.search(r"/app/verify-email\?token=(\S+)", mail.get_body(preferencelist=("plain",)).get_content()))]  # fmt: skip
+        if tokens:
+            break
+        time.sleep(0.1)
+    client.post("/v1/auth/verify-email", json={"token": tokens[0]}).raise_for_status()
+    client.headers["X-CSRF-Token"] = client.cookies["feelback_csrf"]
+    org = client.post("/v1/organizations", json={"name": "Bench"}).json()["id"]
+    created = client.post(f"/v1/organizations/{org}/projects", json={"name": "Bench site"}).json()
+    project = created["project"]["id"]
+    for key, kind in (("docs", "yesno"), ("notes", "message")):
+        client.post(f"/v1/projects/{project}/content-sets", json={"key": key, "signal_type": kind}).raise_for_status()
+    operations = [{"op": "create", "content_set": "docs", "content_key": f"/p/{n}", "value": "yes" if n % 3 else "no"} for n in range(60)]
+    operations += [{"op": "create", "content_set": "notes", "content_key": f"/p/{n}", "message": f"Note number {n}: the page helps"} for n in range(20)]
+    httpx.post(f"{url}/v1/batch", json={"operations": operations}, headers={"X-Feelback-Key": created["public_key"], "User-Agent": UA}).raise_for_status()
+    time.sleep(2)
+    return client.cookies["feelback_session"], project
+
+
+def lighthouse(url: str, home: Path, work: Path) -> None:
+    import os
+    import subprocess
+
+    session, project = signed_in_person(url, home)
+    command = os.environ.get("LIGHTHOUSE", "npx --yes lighthouse@12.2.3").split()
+    print("(d) Lighthouse 12.2.3 (accessibility / best practices / performance):")
+    for screen in ("overview", "inbox"):
+        report = work / f"lighthouse-{screen}.json"
+        subprocess.run(
+            [*command, f"{url}/app/p/{project}/{screen}", "--quiet", "--output=json", f"--output-path={report}",
+             f"--extra-headers={json.dumps({'Cookie': f'feelback_session={session}'})}",
+             "--only-categories=accessibility,best-practices,performance", "--chrome-flags=--headless=new --no-sandbox"],
+            check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300,
+        )  # fmt: skip
+        scores = {name: round(category["score"] * 100) for name, category in json.loads(report.read_text())["categories"].items()}
+        print(f"    {screen:<9} {scores['accessibility']} / {scores['best-practices']} / {scores['performance']}   ({report})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=10)
     parser.add_argument("--signals", type=int, default=2000)
     parser.add_argument("--reads", type=int, default=50)
+    parser.add_argument("--lighthouse", action="store_true", help="also run Lighthouse on the overview and the inbox")
     args = parser.parse_args()
     if not (DIST / "index.html").exists():
         sys.exit("the panel is not built: run make install (or cd panel && npm run build)")
@@ -160,6 +208,8 @@ def main() -> None:
                 client.get(f"/v1/projects/{demo.project_id}/overview", params={"window": "7d"}).raise_for_status()
                 latencies.append((time.perf_counter() - started) * 1000)
         print(f"(c) overview 7d of {total} signals: p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")
+        if args.lighthouse:
+            lighthouse(url, home, work)
     finally:
         if api is not None:
             api.terminate()

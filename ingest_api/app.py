@@ -33,6 +33,7 @@ PANEL_ROUTERS = (
     "ingest_api.routers.panel_keys",
     "ingest_api.routers.panel_overview",
     "ingest_api.routers.panel_inbox",
+    "ingest_api.routers.panel_privacy",
     "ingest_api.routers.panel_static",
 )
 # The browser SDK's files, the widgets' config read and the demo page.

@@ -79,6 +79,9 @@ ROUTE_ROLES: dict[str, Role | str] = {
     # the panel's reads (ingest_api/routers/panel_*.py)
     f"GET {P}/overview": V,
     f"POST {P}/signals/triage": M,
+    f"GET {P}/erasures": V,
+    f"GET {P}/erasures/preview": V,
+    f"POST {P}/erasures": A,
     # organizations
     "GET /v1/organizations": SIGNED_IN,
     "POST /v1/organizations": SIGNED_IN,

@@ -15,7 +15,8 @@ from ingest_api.app import create_app
 from ingest_api.routers.panel_overview import previous_period
 from ingest_api.stats.windows import Window, resolve
 from tests.api.ingest_support import BROWSER_UA
-from tests.api.test_stats import SETS, TIMEZONE, fct_numbers, shown, world  # noqa: F401  (world: the built project)
+from tests.api.stats_support import SETS, TIMEZONE, fct_numbers, shown
+from tests.api.test_stats import world  # noqa: F401  (a fixture: the built project)
 from tests.pipelines.raw_events import RawEvents
 
 WINDOWS = ["7d", "30d", "90d", "week", "month", "year"]
@@ -79,7 +80,9 @@ def test_every_window_equals_the_stats_api_and_the_marts(owner, ch, world):
             top = owner.get(f"/v1/stats/{entry['content_set']}/top", params={"window": window, "limit": 5}).json()["items"]
             assert entry["top"] == top, (window, entry["content_set"])
         totals = body["totals"]
-        assert totals["signals"] == sum(entry["total"] for entry in body["sets"]) > 0
+        assert totals["signals"] == sum(entry["total"] for entry in body["sets"])
+        if window.endswith("d"):  # the history spans 120 days; a calendar period may have just begun
+            assert totals["signals"] > 0
         assert totals["previous_signals"] == sum(entry["previous_total"] for entry in body["sets"])
 
         days = {day.pop("day"): day for day in body["days"]}

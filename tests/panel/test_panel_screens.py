@@ -151,3 +151,33 @@ def test_inbox_triage_by_keyboard_and_in_bulk(page, panel_api, artifacts):
     messages.first.get_by_role("button", name="Move to new").click()
     expect(messages).to_have_count(0)
     assert states("new") == {texts[1]}
+
+
+def test_privacy_recaps_and_install(page, panel_api, artifacts):
+    project = panel_api.project
+    send_signal(panel_api, "thumbs", "/erase-me", value="up")
+    time.sleep(1.5)
+    page.get_by_role("link", name="Privacy").click()
+    page.get_by_label("The signals about a content").check()
+    page.get_by_label("Content key").fill("/erase-me")
+    page.get_by_role("button", name="Check what it removes").click()
+    expect(page.get_by_text("This erases 1 signal (1 event) for good.")).to_be_visible()
+    check_screen(page, artifacts, "privacy")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Erase", exact=True).click()
+    expect(page.get_by_role("cell", name="Content /erase-me")).to_be_visible()
+    expect(page.get_by_role("cell", name="Waiting")).to_be_visible()
+
+    page.get_by_role("link", name="Recaps").click()
+    page.get_by_label("E-mail").fill("team@example.com")
+    page.get_by_label("How often").select_option("monthly")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_text("team@example.com — monthly")).to_be_visible()
+    check_screen(page, artifacts, "recaps")
+    page.get_by_role("button", name="Unsubscribe team@example.com (monthly)").click()
+    expect(page.get_by_text("Nobody gets recaps yet")).to_be_visible()
+    assert owner_get(panel_api, f"/v1/projects/{project.id}/recap-subscriptions") == []
+
+    page.get_by_role("link", name="Install").click()
+    expect(page.locator(".snippet pre").first).to_contain_text("/sdk/v1/feelback.js")
+    check_screen(page, artifacts, "install-key")

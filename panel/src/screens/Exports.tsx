@@ -5,7 +5,7 @@ import type { components } from "../api/schema";
 import { can, type Role } from "../auth";
 import { formatDateTime } from "../format";
 import type { Project } from "../projects";
-import { Field, FormError, inputValue } from "../ui/forms";
+import { ContentSetSelect, Field, FormError, inputValue } from "../ui/forms";
 import { useAction, useResource } from "../ui/resource";
 import { Empty, Loaded, Notice, Table } from "../ui/states";
 
@@ -55,16 +55,7 @@ export function Exports({ project, role }: { project: Project; role: Role }) {
               <option value="parquet">Parquet</option>
             </select>
           </Field>
-          <Field id="export-set" label="Content set">
-            <select id="export-set" value={contentSet} onChange={(e) => setContentSet(inputValue(e))}>
-              <option value="">All</option>
-              {(sets.data ?? []).map((set) => (
-                <option key={set.key} value={set.key}>
-                  {set.name || set.key}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <ContentSetSelect id="export-set" sets={sets.data ?? []} value={contentSet} onChange={setContentSet} any="All" />
           <Field id="export-from" label="From (UTC day)">
             <input id="export-from" type="date" value={from} onInput={(e) => setFrom(inputValue(e))} />
           </Field>

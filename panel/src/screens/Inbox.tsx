@@ -314,6 +314,7 @@ function MessageItem({
             ))}
           </dl>
         )}
+        <p class="muted small-text">Visitor {item.visitor_id}</p>
         {item.contact_email && (
           <p>
             Contact: <a href={`mailto:${item.contact_email}`}>{item.contact_email}</a>

@@ -12,6 +12,7 @@ import { Inbox } from "./Inbox";
 import { Install } from "./Install";
 import { Keys } from "./Keys";
 import { Overview } from "./Overview";
+import { Privacy } from "./Privacy";
 import { Recaps } from "./Recaps";
 import { Settings } from "./Settings";
 
@@ -86,6 +87,8 @@ function Screen({ name, route, project, role, reloadProject }: { name: string; r
       return <Exports project={project} role={role} />;
     case "recaps":
       return <Recaps project={project} role={role} />;
+    case "privacy":
+      return <Privacy project={project} role={role} />;
     case "keys":
       return <Keys project={project} role={role} />;
     case "settings":

@@ -88,3 +88,31 @@ export function OriginsField({ id, value, onChange, rows = 2 }: { id: string; va
     </Field>
   );
 }
+
+/** A labelled choice of one content set, or none ("any"). */
+export function ContentSetSelect({
+  id,
+  sets,
+  value,
+  onChange,
+  any,
+}: {
+  id: string;
+  sets: { key: string; name: string }[];
+  value: string;
+  onChange: (key: string) => void;
+  any: string;
+}) {
+  return (
+    <Field id={id} label="Content set">
+      <select id={id} value={value} onChange={(e) => onChange(inputValue(e))}>
+        <option value="">{any}</option>
+        {sets.map((set) => (
+          <option key={set.key} value={set.key}>
+            {set.name || set.key}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
