@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from feelback.control_plane.account_models import User
 from feelback.control_plane.models import utcnow
 from feelback.control_plane.passwords import check_new_password, hash_password
+from feelback.domain import check_single_line
 
 OPERATOR_USER_ID = "usr_operator"
 OPERATOR_EMAIL = "operator@feelback.localhost"
@@ -60,7 +61,11 @@ def create_user(session: Session, email: str, password: str | None = None, name:
     email = normalize_account_email(email)
     if find_user(session, email) is not None:
         raise AccountExists(f"there is already an account for {email}")
-    user = User(id=new_id("usr"), email=email, name=name.strip()[:200], verified_at=utcnow() if verified else None)
+    try:
+        name = check_single_line(name.strip()[:200])  # it reaches the Subject of invitations
+    except ValueError as exc:
+        raise ValueError(f"name {exc}") from None
+    user = User(id=new_id("usr"), email=email, name=name, verified_at=utcnow() if verified else None)
     rotate_link_nonce(user)
     if password is not None:
         set_password(user, password)

@@ -53,3 +53,10 @@ def test_an_invitation_id_past_64_bits_is_a_422(app, mailbox):
     org = owner.post("/v1/organizations", {"name": "Acme"}).json()["id"]
     refused = owner.write("DELETE", f"/v1/organizations/{org}/invitations/{2**64}")
     assert refused.status_code == 422 and "invitation_id" in error_of(refused)[1], refused.text
+
+
+def test_the_cli_and_every_other_caller_of_create_user_refuse_such_names(accounts_settings):
+    from feelback.control_plane.users import create_user
+
+    with session_scope(accounts_settings) as session, pytest.raises(ValueError, match="name must not contain control characters"):
+        create_user(session, new_email(), name=INJECTED)
