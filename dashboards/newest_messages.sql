@@ -5,7 +5,7 @@ SELECT
     content_key,
     message,
     tags,
-    round(sentiment, 3)                AS sentiment,
+    round(toFloat64(sentiment), 3)     AS sentiment,
     sentiment_label
 FROM analytics.fct_signals
 WHERE project_id = {project_id:String}

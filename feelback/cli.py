@@ -132,7 +132,7 @@ def restore(backup_id: str = typer.Argument("latest", help="A backup id, 'latest
 
 @app.command()
 def up() -> None:
-    """Run the embedded stack: the local ClickHouse server, the API and Dagster, until Ctrl-C."""
+    """Run the embedded stack: the local ClickHouse server, the API, Dagster and Superset, until Ctrl-C."""
     from feelback.stack import run_stack
 
     settings = settings_or_exit()
