@@ -100,7 +100,7 @@ class ClickHouseUser(BaseModel):
     generated once under <home>/secrets/) and the ClickHouse settings of its profile (readonly, limits...)."""
 
     password: str = ""
-    settings: dict[str, str] = {}
+    settings: dict[str, str | int | float] = {}
 
 
 class Settings(BaseSettings):
