@@ -64,6 +64,12 @@ class DayOut(BaseModel):
     unscored: int = Field(description="Signals without a sentiment yet (messages before scoring)")
 
 
+class MoverOut(BaseModel):
+    content_key: str
+    total: int = Field(description="Signals in the window")
+    previous_total: int = Field(description="Signals in the previous period")
+
+
 class SetOverviewOut(StatsOut):
     content_set: str
     name: str
@@ -74,6 +80,7 @@ class SetOverviewOut(StatsOut):
     top: list[RankedContent] = Field(description="Contents with most signals")
     best: list[RankedContent] = Field(description="Contents with the highest sentiment score")
     worst: list[RankedContent] = Field(description="Contents with the lowest sentiment score")
+    movers: list[MoverOut] = Field(description="Contents whose signal count changed most against the previous period")
 
 
 class OverviewOut(BaseModel):
@@ -220,13 +227,26 @@ class Overview:
             as_of=_iso(min(checked, default=self.service.now())) or "",
         )
 
-    async def _set_out(self, content_set: ContentSet, rules: ContentSetRules, delta: LiveDelta, current: Measures, before: Measures) -> SetOverviewOut:
-        built = await self.service.mart_set_contents(self.reader, rules, self.bounds, delta) or {}
-        contents = {
-            content: (built.get(content) or Measures()).copy().add(delta.of_content(content, self.bounds))
+    async def _contents(self, rules: ContentSetRules, delta: LiveDelta, bounds: WindowBounds) -> dict[str, Measures]:
+        """Every content's measures in ``bounds``: the built rows (through the stats service's cache) plus the live delta."""
+        built = await self.service.mart_set_contents(self.reader, rules, bounds, delta) or {}
+        return {
+            content: (built.get(content) or Measures()).copy().add(delta.of_content(content, bounds))
             for content in built.keys() | delta.by_content.keys()
         }
+
+    async def _set_out(self, content_set: ContentSet, rules: ContentSetRules, delta: LiveDelta, current: Measures, before: Measures) -> SetOverviewOut:
+        contents = await self._contents(rules, delta, self.bounds)
+        previous = await self._contents(rules, delta, self.previous)
         top, best, worst = _ranked(rules, contents)
+        moved = sorted(
+            (
+                (content, (contents.get(content) or Measures()).signals, (previous.get(content) or Measures()).signals)
+                for content in contents.keys() | previous.keys()
+            ),
+            key=lambda item: (-abs(item[1] - item[2]), -item[1], item[0]),
+        )
+        movers = [MoverOut(content_key=key, total=now, previous_total=then) for key, now, then in moved[:RANKED] if now != then]
         stats = stats_json(current, rules)
         return SetOverviewOut(
             content_set=content_set.key,
@@ -242,6 +262,7 @@ class Overview:
             top=top,
             best=best,
             worst=worst,
+            movers=movers,
         )
 
 

@@ -76,13 +76,21 @@ def test_every_window_equals_the_stats_api_and_the_marts(owner, ch, world):
             stats = owner.get(f"/v1/stats/{entry['content_set']}", params={"window": window})
             assert stats.status_code == 200, stats.text
             assert shown(entry) == shown(stats.json()), (window, entry["content_set"])
-            assert entry["previous_total"] == fct_numbers(ch, world.project_id, entry["content_set"], before)[None]["total"]
+            earlier = fct_numbers(ch, world.project_id, entry["content_set"], before)
+            assert entry["previous_total"] == earlier[None]["total"]
+            now = fct_numbers(ch, world.project_id, entry["content_set"], bounds)
+            for mover in entry["movers"]:
+                then = earlier.get(mover["content_key"], {"total": 0})["total"]
+                assert (mover["total"], mover["previous_total"]) == (now.get(mover["content_key"], {"total": 0})["total"], then)
+            changes = [abs(mover["total"] - mover["previous_total"]) for mover in entry["movers"]]
+            assert changes == sorted(changes, reverse=True) and 0 not in changes
             top = owner.get(f"/v1/stats/{entry['content_set']}/top", params={"window": window, "limit": 5}).json()["items"]
             assert entry["top"] == top, (window, entry["content_set"])
         totals = body["totals"]
         assert totals["signals"] == sum(entry["total"] for entry in body["sets"])
         if window.endswith("d"):  # the history spans 120 days; a calendar period may have just begun
             assert totals["signals"] > 0
+            assert any(entry["movers"] for entry in body["sets"])
         assert totals["previous_signals"] == sum(entry["previous_total"] for entry in body["sets"])
 
         days = {day.pop("day"): day for day in body["days"]}

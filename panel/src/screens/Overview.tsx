@@ -206,6 +206,18 @@ function SetCard({ set }: { set: SetOverview }) {
           <Ranking title="Most signals" items={set.top} />
           {set.best.length > 0 && <Ranking title="Best sentiment" items={set.best} />}
           {set.worst.length > 0 && <Ranking title="Worst sentiment" items={set.worst} />}
+          {set.movers.length > 0 && (
+            <div>
+              <h3>Biggest movers</h3>
+              <ol class="ranking">
+                {set.movers.map((mover) => (
+                  <li key={mover.content_key}>
+                    <code>{mover.content_key}</code> — {formatNumber(mover.previous_total)} → {formatNumber(mover.total)}
+                  </li>
+                ))}
+              </ol>
+            </div>
+          )}
         </div>
       )}
     </section>
