@@ -1,6 +1,6 @@
 """Browser sessions: an opaque random id in a cookie, only its sha256 stored, revocable at any time.
 
-Contract: ``start_session(db, user, settings) -> (UserSession, token)``; ``resolve_session(db, token,
+Contract: ``start_session(db, user, settings) -> (UserSession, token)`` (deletes the user's ended sessions); ``resolve_session(db, token,
 settings) -> UserSession | None`` (None when unknown, revoked, idle longer than
 ``session_idle_seconds`` or older than ``session_max_seconds``; refreshes ``last_seen_at`` at most
 once a minute); ``revoke_session(db, token)``; ``revoke_user_sessions(db, user_id, keep=None)``.
@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from feelback.control_plane.account_models import User, UserSession
@@ -28,8 +28,19 @@ def session_hash(token: str) -> str:
 
 
 def start_session(db: Session, user: User, settings: Settings) -> tuple[UserSession, str]:
+    """A new session; the user's ended ones (revoked, idle or too old) are deleted on the way."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    db.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(
+                UserSession.revoked_at.is_not(None),
+                UserSession.expires_at <= now,
+                UserSession.last_seen_at <= now - dt.timedelta(seconds=settings.session_idle_seconds),
+            ),
+        )
+    )
     row = UserSession(
         id_hash=session_hash(token),
         user_id=user.id,

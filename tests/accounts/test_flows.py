@@ -114,6 +114,12 @@ def test_sign_in_out_and_everywhere(app, mailbox):
     assert again.post("/v1/auth/sign-out-everywhere").status_code == 204
     for browser in (again, phone):
         assert browser.get("/v1/me").status_code == 401
+    # ended sessions are deleted when the account signs in again
+    assert _sign_in(Browser(app), address).status_code == 200
+    with get_sessionmaker(app.state.settings)() as db:
+        user_id = db.scalar(select(User.id).where(User.email == address))
+        rows = db.scalars(select(UserSession).where(UserSession.user_id == user_id)).all()
+    assert [row.revoked_at for row in rows] == [None]
 
 
 def test_magic_link_works_once(app, mailbox):
