@@ -17,6 +17,7 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 
 class TokenBuckets:
@@ -80,6 +81,7 @@ class IngestLimits:
         return self.visitors.take(f"{project_id}\x00{network}")
 
 
+@lru_cache(maxsize=8192)  # once per request: a client's next request finds its key here
 def network_of(address: str) -> str:
     """The rate-limit key of a client address: an IPv4 address, or the /64 of an IPv6 one (one host
     commonly holds a whole /64 and could rotate through it)."""
