@@ -45,6 +45,7 @@ EXPECTED: dict[str, Role | str] = {
     f"DELETE {P}/recap-subscriptions/{{subscription_id}}": M,
     f"GET {P}/signals": V, f"PUT {P}/signals/{{signal_id}}/triage": M, f"POST {P}/signals/triage": M,
     f"GET {P}/overview": V,
+    f"GET {P}/erasures": V, f"GET {P}/erasures/preview": V, f"POST {P}/erasures": A,
     f"POST {P}/exports": M, f"GET {P}/exports": V, f"GET {P}/exports/{{export_id}}": V,
     "GET /v1/organizations": SIGNED_IN, "POST /v1/organizations": SIGNED_IN,
     f"GET {G}": V, f"PATCH {G}": A, f"DELETE {G}": O,
@@ -69,7 +70,9 @@ BODIES = {
     f"POST {G}/projects": {"name": "New site"},
     f"PATCH {G}/members/{{user_id}}": {"role": "member"},
     f"POST {G}/invitations": {"email": "new@example.com", "role": "viewer"},
+    f"POST {P}/erasures": {"visitor_id": "visitor-1"},
 }
+QUERIES = {f"GET {P}/erasures/preview": {"visitor_id": "visitor-1"}}
 
 ROLE_CALLERS = ("owner", "admin", "member", "viewer")
 STRANGERS = ("other org's owner", "removed member", "expired invitee")
@@ -171,7 +174,7 @@ class Callers:
                   "public key": world.public_key, "admin token": ADMIN_TOKEN}.get(caller)
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        return self.clients[caller].request(method, path, headers=headers, json=BODIES.get(operation))
+        return self.clients[caller].request(method, path, headers=headers, json=BODIES.get(operation), params=QUERIES.get(operation))
 
 
 def expected(caller: str, operation: str) -> str:
