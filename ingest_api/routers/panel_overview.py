@@ -29,7 +29,7 @@ from feelback.domain import ContentSetRules
 from ingest_api.cache import MemoryCache
 from ingest_api.auth.permissions import authorize, current_project
 from ingest_api.dependencies import DbSession, rules_of
-from ingest_api.errors import ApiError
+from ingest_api.errors import ApiError, invalid
 from ingest_api.routers.stats import RankedContent, SentimentOut, StatsOut, WindowOut, service_of
 from ingest_api.stats.freshness import LiveDelta
 from ingest_api.stats.measures import Measures
@@ -84,6 +84,7 @@ class SetOverviewOut(StatsOut):
 
 
 class OverviewOut(BaseModel):
+    content_key: str | None = Field(None, description="The one content read, when content_key was given")
     window: WindowOut
     previous: PeriodOut
     totals: TotalsOut
@@ -106,16 +107,21 @@ def previous_period(bounds: WindowBounds) -> WindowBounds:
     return WindowBounds(bounds.window, bounds.timezone, bounds.today, start - dt.timedelta(days=days), start - dt.timedelta(days=1))
 
 
-def read_set_days(client: Client, project_id: str, sets: list[str], start: dt.date, end: dt.date) -> dict[tuple[str, dt.date], Measures]:
-    """The built measures per (content set, day) from ``agg_content_set_daily``; empty before the first build."""
+def read_set_days(
+    client: Client, project_id: str, sets: list[str], start: dt.date, end: dt.date, content_key: str | None = None
+) -> dict[tuple[str, dt.date], Measures]:
+    """The built measures per (content set, day) from ``agg_content_set_daily`` (of one content from
+    ``agg_content_daily`` when ``content_key`` is given); empty before the first build."""
+    table, only = ("agg_content_set_daily", "") if content_key is None else ("agg_content_daily", "AND content_key = {content_key:String}")
     sql = f"""
         SELECT content_set, day, {_SUMS}
-        FROM {MARTS}.agg_content_set_daily
-        WHERE project_id = {{project_id:String}} AND content_set IN {{sets:Array(String)}}
+        FROM {MARTS}.{table}
+        WHERE project_id = {{project_id:String}} AND content_set IN {{sets:Array(String)}} {only}
           AND day BETWEEN {{start:Date}} AND {{end:Date}}
         GROUP BY content_set, day"""
+    parameters = {"project_id": project_id, "sets": sets, "start": start, "end": end, "content_key": content_key}
     try:
-        result = client.query(sql, parameters={"project_id": project_id, "sets": sets, "start": start, "end": end})
+        result = client.query(sql, parameters=parameters)
     except ClickHouseError as exc:
         if _missing_relation(exc):
             return {}
@@ -155,7 +161,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
 class Overview:
     """One overview read: the sets' live deltas, their built days, and what they add up to."""
 
-    def __init__(self, request: Request, project: Project, window: Window):
+    def __init__(self, request: Request, project: Project, window: Window, content_key: str | None = None):
+        self.content_key = content_key
         self.service: StatsService = service_of(request.app)
         self.cache: MemoryCache = _day_cache(request)
         self.reader = Reader(project.id, project.timezone or "UTC", secret=True)
@@ -165,11 +172,11 @@ class Overview:
     async def built_days(self, sets: list[str], watermark: dt.datetime | None) -> dict[tuple[str, dt.date], Measures]:
         if watermark is None or not sets:
             return {}
-        key = (watermark, self.reader.project_id, tuple(sets), self.previous.start, self.bounds.end)
+        key = (watermark, self.reader.project_id, tuple(sets), self.previous.start, self.bounds.end, self.content_key)
         found = self.cache.get(key)
         if found is None:
             found = await run_in_threadpool(
-                read_set_days, self.service.client, self.reader.project_id, sets, self.previous.start, self.bounds.end
+                read_set_days, self.service.client, self.reader.project_id, sets, self.previous.start, self.bounds.end, self.content_key
             )
             self.cache.put(key, found)
         return found
@@ -185,7 +192,8 @@ class Overview:
             if deltas[set_key].watermark is not None:
                 by_day[set_key][day].add(measures)
         for set_key, delta in deltas.items():
-            for day, measures in delta.by_day.items():
+            live = delta.by_day if self.content_key is None else delta.by_content.get(self.content_key, {})
+            for day, measures in live.items():
                 by_day[set_key][day].add(measures)
 
         sets_out, now_total, before_total = [], Measures(), Measures()
@@ -213,6 +221,7 @@ class Overview:
             )
         checked = [delta.checked_at for delta in deltas.values()]
         return OverviewOut(
+            content_key=self.content_key,
             window=WindowOut(**self.bounds.as_json()),
             previous=PeriodOut(start=self.previous.start.isoformat(), end=self.previous.end.isoformat()),  # type: ignore[union-attr]
             totals=TotalsOut(
@@ -236,6 +245,8 @@ class Overview:
         }
 
     async def _set_out(self, content_set: ContentSet, rules: ContentSetRules, delta: LiveDelta, current: Measures, before: Measures) -> SetOverviewOut:
+        if self.content_key is not None:  # one content: no rankings
+            return self._set_summary(content_set, rules, current, before, [], [], [], [])
         contents = await self._contents(rules, delta, self.bounds)
         previous = await self._contents(rules, delta, self.previous)
         top, best, worst = _ranked(rules, contents)
@@ -247,6 +258,13 @@ class Overview:
             key=lambda item: (-abs(item[1] - item[2]), -item[1], item[0]),
         )
         movers = [MoverOut(content_key=key, total=now, previous_total=then) for key, now, then in moved[:RANKED] if now != then]
+        return self._set_summary(content_set, rules, current, before, top, best, worst, movers)
+
+    @staticmethod
+    def _set_summary(
+        content_set: ContentSet, rules: ContentSetRules, current: Measures, before: Measures,
+        top: list[dict], best: list[dict], worst: list[dict], movers: list[MoverOut],
+    ) -> SetOverviewOut:  # fmt: skip
         stats = stats_json(current, rules)
         return SetOverviewOut(
             content_set=content_set.key,
@@ -288,7 +306,12 @@ async def overview(
     project: Annotated[Project, Depends(current_project)],
     window: Annotated[OverviewWindow, Query(description="7d, 30d, 90d (ending today), or the current week, month or year")] = "7d",
     content_set: Annotated[str | None, Query(max_length=40, description="Only this content set")] = None,
+    content_key: Annotated[
+        str | None, Query(min_length=1, max_length=2048, description="Only this content (with content_set): its own history")
+    ] = None,
 ) -> OverviewOut:
+    if content_key is not None and content_set is None:
+        raise invalid("content_key: give content_set too (a content key belongs to one content set)")
     query = select(ContentSet).where(ContentSet.project_id == project.id).order_by(ContentSet.key)
     if content_set is not None:
         query = query.where(ContentSet.key == content_set)
@@ -296,7 +319,7 @@ async def overview(
     if content_set is not None and not sets:
         raise ApiError(404, "not_found", f"no content set {content_set!r} in project {project.id!r}")
     try:
-        return await Overview(request, project, Window(window)).read(sets)
+        return await Overview(request, project, Window(window), content_key).read(sets)
     except (ClickHouseError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ApiError(503, "warehouse_unavailable", f"ClickHouse could not answer: {reason}") from exc

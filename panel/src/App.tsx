@@ -72,7 +72,7 @@ function SignedIn({ route }: { route: Route }) {
   let body;
   if (route.name === "projects") body = <Projects projects={projects} />;
   else if (route.name === "members") body = <Members orgId={route.params.org} />;
-  else if (projectId && (SCREENS.some((screen) => screen.name === route.name) || route.name === "set")) {
+  else if (projectId && (SCREENS.some((screen) => screen.name === route.name) || route.name === "set" || route.name === "content")) {
     body = <ProjectScreen route={route} />;
   } else {
     body = (

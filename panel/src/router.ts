@@ -24,6 +24,7 @@ const PATTERNS: [string, string][] = [
   ["inbox", "/p/:project/inbox"],
   ["sets", "/p/:project/sets"],
   ["set", "/p/:project/sets/:set"],
+  ["content", "/p/:project/content/:set/:key"],
   ["install", "/p/:project/install"],
   ["settings", "/p/:project/settings"],
   ["keys", "/p/:project/keys"],
@@ -67,6 +68,11 @@ export function href(path: string): string {
 
 export function projectHref(projectId: string, screen = "overview"): string {
   return href(`/p/${encodeURIComponent(projectId)}/${screen}`);
+}
+
+/** The page of one content's history (its key may hold slashes: it is one encoded segment). */
+export function contentHref(projectId: string, setKey: string, contentKey: string): string {
+  return projectHref(projectId, `content/${encodeURIComponent(setKey)}/${encodeURIComponent(contentKey)}`);
 }
 
 export const location$ = createStore(typeof location === "undefined" ? "/app/" : location.pathname + location.search);

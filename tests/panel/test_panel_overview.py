@@ -100,6 +100,21 @@ def test_every_window_equals_the_stats_api_and_the_marts(owner, ch, world):
         assert {day: counts for day, counts in days.items() if any(counts.values())} == built, window
 
 
+def test_one_content_has_its_own_history(owner, ch, world):
+    for window in ("30d", "month"):
+        body = read_overview(owner, world, window=window, content_set="stars", content_key="/a")
+        (stars,) = body["sets"]
+        stats = owner.get("/v1/stats/stars//a", params={"window": window}).json()
+        assert body["content_key"] == "/a" and shown(stars) == shown(stats)
+        bounds = resolve(Window(window), TIMEZONE, dt.datetime.now(dt.UTC))
+        earlier = fct_numbers(ch, world.project_id, "stars", previous_period(bounds)).get("/a", {"total": 0})
+        assert stars["previous_total"] == earlier["total"]
+        assert sum(sum(v for k, v in day.items() if k != "day") for day in body["days"]) == stats["total"]
+        assert stars["top"] == stars["movers"] == []
+    refused = owner.get(f"/v1/projects/{world.project_id}/overview", params={"content_key": "/a"})
+    assert refused.status_code == 422 and "content_set" in refused.json()["error"]["message"]
+
+
 def test_best_and_worst_contents_by_sentiment(owner, world):
     body = read_overview(owner, world, window="90d", content_set="stars")
     (stars,) = body["sets"]

@@ -102,6 +102,12 @@ def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
     expect(page.get_by_role("button", name="This month")).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_text(re.compile("compared with"))).to_be_visible()
 
+    page.get_by_role("button", name="7 days").click()
+    page.get_by_role("link", name="/pricing").first.click()  # a content's own page
+    expect(page.get_by_role("heading", name="/pricing in votes")).to_be_visible()
+    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text("1")
+    check_screen(page, artifacts, "content")
+
     page.set_viewport_size({"width": 360, "height": 800})
     check_screen(page, artifacts, "overview-360px")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

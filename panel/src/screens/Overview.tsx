@@ -5,7 +5,7 @@ import type { components } from "../api/schema";
 import { typeLabel } from "../contentSets";
 import { change, formatDate, formatNumber, plural } from "../format";
 import type { Project } from "../projects";
-import { projectHref } from "../router";
+import { contentHref, projectHref } from "../router";
 import { useStore } from "../store";
 import { shownTheme } from "../theme";
 import { useResource } from "../ui/resource";
@@ -27,9 +27,10 @@ const WINDOWS: { name: WindowName; label: string }[] = [
 ];
 const REFRESH_MS = 5000;
 
-export function Overview({ project }: { project: Project }) {
+export function Overview({ project, content }: { project: Project; content?: { set: string; key: string } }) {
   const [window, setWindow] = useState<WindowName>("7d");
-  const [contentSet, setContentSet] = useState("");
+  const [chosenSet, setContentSet] = useState("");
+  const contentSet = content?.set ?? chosenSet;
   const [tick, setTick] = useState(0);
   const chosenTheme = useStore(shownTheme);
   const sets = useResource(
@@ -40,10 +41,10 @@ export function Overview({ project }: { project: Project }) {
     () =>
       must(
         api.GET("/v1/projects/{project_id}/overview", {
-          params: { path: { project_id: project.id }, query: { window, content_set: contentSet || undefined } },
+          params: { path: { project_id: project.id }, query: { window, content_set: contentSet || undefined, content_key: content?.key } },
         }),
       ),
-    [project.id, window, contentSet, tick],
+    [project.id, window, contentSet, content?.key, tick],
   );
 
   // Fresh within seconds: read again while the page is visible.
@@ -71,7 +72,20 @@ export function Overview({ project }: { project: Project }) {
   const data = overview.data;
   return (
     <section aria-labelledby="overview-title">
-      <h1 id="overview-title">Overview</h1>
+      {content && (
+        <p>
+          <a href={projectHref(project.id, "overview")}>← Overview</a>
+        </p>
+      )}
+      <h1 id="overview-title">
+        {content ? (
+          <>
+            <code>{content.key}</code> in {content.set}
+          </>
+        ) : (
+          "Overview"
+        )}
+      </h1>
       <div class="toolbar">
         <div class="tabs" role="group" aria-label="Period">
           {WINDOWS.map((entry) => (
@@ -80,7 +94,7 @@ export function Overview({ project }: { project: Project }) {
             </button>
           ))}
         </div>
-        <div>
+        <div hidden={Boolean(content)}>
           <label for="overview-set" class="visually-hidden">
             Content set
           </label>
@@ -147,7 +161,7 @@ function OverviewBody({ data, project, theme, stale }: { data: OverviewOut; proj
       {data.sets
         .filter((set) => set.total > 0 || set.previous_total > 0)
         .map((set) => (
-          <SetCard key={set.content_set} set={set} />
+          <SetCard key={set.content_set} set={set} projectId={project.id} />
         ))}
       <Quiet sets={data.sets.filter((set) => set.total === 0 && set.previous_total === 0)} />
     </>
@@ -177,7 +191,8 @@ function Kpi({ label, value, current, previous, hint, testId }: { label: string;
   );
 }
 
-function SetCard({ set }: { set: SetOverview }) {
+function SetCard({ set, projectId }: { set: SetOverview; projectId: string }) {
+  const link = (key: string) => contentHref(projectId, set.content_set, key);
   const counts = Object.entries(set.counts);
   const highest = Math.max(1, ...counts.map(([, count]) => count));
   return (
@@ -201,18 +216,21 @@ function SetCard({ set }: { set: SetOverview }) {
           ))}
         </div>
       )}
-      {set.total > 0 && (
+      {set.top.length > 0 && (
         <div class="grid-2">
-          <Ranking title="Most signals" items={set.top} />
-          {set.best.length > 0 && <Ranking title="Best sentiment" items={set.best} />}
-          {set.worst.length > 0 && <Ranking title="Worst sentiment" items={set.worst} />}
+          <Ranking title="Most signals" items={set.top} link={link} />
+          {set.best.length > 0 && <Ranking title="Best sentiment" items={set.best} link={link} />}
+          {set.worst.length > 0 && <Ranking title="Worst sentiment" items={set.worst} link={link} />}
           {set.movers.length > 0 && (
             <div>
               <h3>Biggest movers</h3>
               <ol class="ranking">
                 {set.movers.map((mover) => (
                   <li key={mover.content_key}>
-                    <code>{mover.content_key}</code> — {formatNumber(mover.previous_total)} → {formatNumber(mover.total)}
+                    <a href={link(mover.content_key)}>
+                      <code>{mover.content_key}</code>
+                    </a>{" "}
+                    — {formatNumber(mover.previous_total)} → {formatNumber(mover.total)}
                   </li>
                 ))}
               </ol>
@@ -224,14 +242,17 @@ function SetCard({ set }: { set: SetOverview }) {
   );
 }
 
-function Ranking({ title, items }: { title: string; items: Ranked[] }) {
+function Ranking({ title, items, link }: { title: string; items: Ranked[]; link: (key: string) => string }) {
   return (
     <div>
       <h3>{title}</h3>
       <ol class="ranking">
         {items.map((item) => (
           <li key={item.content_key}>
-            <code>{item.content_key}</code> — {formatNumber(item.total)}
+            <a href={link(item.content_key)}>
+              <code>{item.content_key}</code>
+            </a>{" "}
+            — {formatNumber(item.total)}
             {item.sentiment.score !== null && <span class="muted"> · sentiment {item.sentiment.score.toFixed(2)}</span>}
           </li>
         ))}

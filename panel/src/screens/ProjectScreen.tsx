@@ -30,7 +30,7 @@ export const SCREENS = [
 
 export function ProjectScreen({ route }: { route: Route }) {
   const projectId = route.params.project;
-  const active = route.name === "set" ? "sets" : route.name;
+  const active = route.name === "set" ? "sets" : route.name === "content" ? "overview" : route.name;
   const bearer = useStore(credential);
   const person = useStore(me);
   const project = useResource(() => must(api.GET("/v1/projects/{project_id}", { params: { path: { project_id: projectId } } })), [projectId]);
@@ -77,6 +77,8 @@ function Screen({ name, route, project, role, reloadProject }: { name: string; r
       return <Overview project={project} />;
     case "inbox":
       return <Inbox project={project} role={role} />;
+    case "content":
+      return <Overview key={`${route.params.set}/${route.params.key}`} project={project} content={{ set: route.params.set, key: route.params.key }} />;
     case "sets":
       return <ContentSets project={project} role={role} />;
     case "set":

@@ -28,7 +28,7 @@ export function drawBars(host: HTMLElement, days: Day[], stacks: number[][]): uP
       scales: { x: { time: false, range: [-0.5, days.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [
         { ...axis, space: 48, incrs: [1, 2, 7, 14, 30], values: (_u, splits) => splits.map((at) => labels[Math.round(at)] ?? "") },
-        { ...axis, size: 40 },
+        { ...axis, size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6] },
       ],
       series: [
         {},
