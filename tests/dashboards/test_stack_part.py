@@ -32,3 +32,13 @@ def test_superset_connects_as_the_read_only_user(tmp_path):
     assert uri == "clickhousedb://analyst:XXXXXXXXXX@127.0.0.1:18123/default"
     assert password and password != "pw"
     assert settings.clickhouse_users["analyst"].settings["readonly"] == "1"
+
+
+def test_a_missing_superset_environment_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(dashboards, "VENV", tmp_path / "no-venv")
+    try:
+        dashboards.provision(Settings(home=tmp_path))
+    except dashboards.SupersetMissing as missing:
+        assert "make install" in str(missing) and "FEELBACK_DASHBOARDS=off" in str(missing)
+    else:
+        raise AssertionError("provisioning without Superset's environment must fail")
