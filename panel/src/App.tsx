@@ -1,7 +1,7 @@
 import { useEffect } from "preact/hooks";
 import { api } from "./api/client";
 import { chooseOrganization, credential, currentOrgId, me, signedInAs, signOutLocally } from "./auth";
-import { loadProjects, type Project } from "./projects";
+import { loadProjects, projectsVersion, type Project } from "./projects";
 import { href, location$, match, navigate, projectHref, PUBLIC_SCREENS, type Route } from "./router";
 import { useStore } from "./store";
 import { setTheme, theme, type ThemeChoice } from "./theme";
@@ -66,7 +66,8 @@ export function App() {
 function SignedIn({ route }: { route: Route }) {
   const bearer = useStore(credential);
   const orgId = useStore(currentOrgId);
-  const projects = useResource(() => loadProjects(bearer, orgId), [bearer?.token, orgId]);
+  const version = useStore(projectsVersion);
+  const projects = useResource(() => loadProjects(bearer, orgId), [bearer?.token, orgId, version]);
   const projectId = route.params.project ?? null;
 
   let body;

@@ -4,6 +4,7 @@ import { api } from "./api/client";
 import { must } from "./api/errors";
 import type { components } from "./api/schema";
 import type { Credential } from "./auth";
+import { createStore } from "./store";
 
 export type Project = components["schemas"]["ProjectOut"];
 
@@ -12,4 +13,11 @@ export async function loadProjects(bearer: Credential | null, orgId: string | nu
   if (bearer?.kind === "key") return [(await must(api.GET("/v1/key"))).project];
   if (!orgId) return [];
   return must(api.GET("/v1/organizations/{org_id}/projects", { params: { path: { org_id: orgId } } }));
+}
+
+/** Bumped when a project is created, renamed or deleted, so lists read again. */
+export const projectsVersion = createStore(0);
+
+export function projectsChanged(): void {
+  projectsVersion.set(projectsVersion.value + 1);
 }

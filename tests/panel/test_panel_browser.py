@@ -59,7 +59,7 @@ def test_secret_key_opens_its_project_settings_and_keys(context, panel_api, arti
     page.get_by_role("navigation", name="Project").get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", name="Settings")).to_be_visible()
     check_screen(page, artifacts, "settings")
-    page.get_by_label("Name").fill("Docs site")
+    page.get_by_label("Name", exact=True).fill("Docs site")
     page.get_by_label("Allowed origins").fill("https://docs.example.com\nhttps://www.example.com")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
@@ -109,4 +109,14 @@ def test_admin_token_lists_and_creates_projects_on_a_phone(browser, panel_api, a
     expect(page.get_by_role("link", name="Shop")).to_be_visible()
     check_screen(page, artifacts, "projects-360px")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    # the operator (every right) deletes it again from its settings, after typing its name
+    page.get_by_role("link", name="Shop").click()
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_text("Delete this project").click()
+    expect(page.get_by_role("button", name="Delete project")).to_be_disabled()
+    page.get_by_label(re.compile("Type the project's name")).fill("Shop")
+    page.get_by_role("button", name="Delete project").click()
+    expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Shop")).to_have_count(0)
     context.close()

@@ -57,6 +57,14 @@ def test_content_sets_of_every_kind(page, panel_api, artifacts):
     assert "eyes" not in keys and len(keys) == 9
     assert stored["config"]["reactions"][0]["polarity"] == 0
     assert (stored["edit_window_seconds"], stored["public_stats"], stored["one_per_visitor"]) == (300, False, True)
+    page.reload()
+    expect(page.get_by_role("heading", name="Content set page-mood")).to_be_visible()
+
+    # a set without signals can be deleted
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete content set").click()
+    expect(page.get_by_role("heading", name="Content sets")).to_be_visible()
+    expect(page.get_by_role("link", name="page-mood")).to_have_count(0)
 
     # a feedback form with tags and an extra field, edited on its own page
     page.goto(f"{panel_api.url}/app/p/{project.id}/sets/feedback")

@@ -42,3 +42,9 @@ export async function must<T>(call: Promise<{ data?: T; error?: unknown; respons
   }
   return result.data as T;
 }
+
+/** For calls answered without a body (204): true once done, or the Error as ``must`` throws it. */
+export async function done(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<true> {
+  await must(call);
+  return true;
+}

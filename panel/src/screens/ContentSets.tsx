@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
-import { must } from "../api/errors";
+import { done, must } from "../api/errors";
 import { can, type Role } from "../auth";
 import { typeLabel } from "../contentSets";
 import type { Project } from "../projects";
@@ -90,8 +90,8 @@ export function ContentSetPage({ project, role, setKey }: { project: Project; ro
 
   async function destroy() {
     if (!confirm(`Delete the content set “${setKey}”? This is possible only while it has no signals.`)) return;
-    const done = await remove.run(() => must(api.DELETE("/v1/projects/{project_id}/content-sets/{set_key}", { params: { path } })));
-    if (done !== undefined) navigate(projectHref(project.id, "sets"));
+    const deleted = await remove.run(() => done(api.DELETE("/v1/projects/{project_id}/content-sets/{set_key}", { params: { path } })));
+    if (deleted) navigate(projectHref(project.id, "sets"));
   }
 
   return (

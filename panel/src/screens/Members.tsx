@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
-import { must } from "../api/errors";
+import { done, must } from "../api/errors";
 import { can, me, signedInAs, type Role } from "../auth";
 import { formatDate } from "../format";
 import { useStore } from "../store";
@@ -40,8 +40,8 @@ export function Members({ orgId }: { orgId: string }) {
 
   async function removeMember(userId: string, label: string) {
     if (!confirm(`Remove ${label} from ${organization?.name}? Their access ends at once.`)) return;
-    const done = await change.run(() => must(api.DELETE("/v1/organizations/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } })));
-    if (done !== undefined) members.reload();
+    const deleted = await change.run(() => done(api.DELETE("/v1/organizations/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } })));
+    if (deleted) members.reload();
   }
 
   async function sendInvitation(event: Event) {

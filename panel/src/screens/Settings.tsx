@@ -1,8 +1,9 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
-import { must } from "../api/errors";
-import { can, type Role } from "../auth";
-import type { Project } from "../projects";
+import { done, must } from "../api/errors";
+import { atLeast, can, type Role } from "../auth";
+import { href, navigate } from "../router";
+import { projectsChanged, type Project } from "../projects";
 import { timeZones, originsFromText } from "../timezones";
 import { Field, FormError, OriginsField, inputValue } from "../ui/forms";
 import { useAction } from "../ui/resource";
@@ -33,6 +34,7 @@ export function Settings({ project, role, onSaved }: { project: Project; role: R
     if (result) {
       setSaved(true);
       onSaved();
+      projectsChanged();
     }
   }
 
@@ -75,6 +77,39 @@ export function Settings({ project, role, onSaved }: { project: Project; role: R
         </fieldset>
       </form>
       <p class="muted">Project id: <code>{project.id}</code></p>
+      {atLeast(role, "owner") && <DeleteProject project={project} />}
     </section>
+  );
+}
+
+function DeleteProject({ project }: { project: Project }) {
+  const [typed, setTyped] = useState("");
+  const action = useAction();
+  return (
+    <details class="card danger-zone">
+      <summary>Delete this project</summary>
+      <form
+        class="stack"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const deleted = await action.run(() => done(api.DELETE("/v1/projects/{project_id}", { params: { path: { project_id: project.id } } })));
+          if (deleted) {
+            projectsChanged();
+            navigate(href("/projects"), true);
+          }
+        }}
+      >
+        <p>Its settings, keys and content sets go at once; its signals are removed from the warehouse by the retention job.</p>
+        <Field id="delete-name" label={`Type the project's name, ${project.name}, to confirm`}>
+          <input id="delete-name" value={typed} onInput={(e) => setTyped(inputValue(e))} autoComplete="off" />
+        </Field>
+        <FormError message={action.error} />
+        <div>
+          <button type="submit" class="danger" disabled={typed !== project.name || action.busy}>
+            Delete project
+          </button>
+        </div>
+      </form>
+    </details>
   );
 }
