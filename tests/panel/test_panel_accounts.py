@@ -67,7 +67,7 @@ def test_newcomer_journey(browser, panel_api, panel_mailbox, site_pages, artifac
     page.get_by_label("Organization name").fill("Acme")
     page.get_by_role("button", name="Create organization").click()
     expect(page.get_by_role("heading", name="Projects of Acme")).to_be_visible()
-    page.get_by_label("Name").fill("Docs")
+    page.get_by_label("Name", exact=True).fill("Docs")
     page.get_by_label("Allowed origins").fill(site_pages.url)  # the customer's site: another origin
     page.get_by_role("button", name="Create project").click()
     expect(page.get_by_text("is ready")).to_be_visible()
@@ -167,6 +167,17 @@ def test_newcomer_journey(browser, panel_api, panel_mailbox, site_pages, artifac
     page.reload()
     expect(page.get_by_role("cell", name=f"Vic ({viewer_email})", exact=True)).to_be_visible()
     expect(page.get_by_label(f"Role of Vic ({viewer_email})")).to_have_value("viewer")
+
+    # a second organization, and the switcher between them
+    page.get_by_role("link", name="Feelback").click()
+    page.get_by_text("Create another organization").click()
+    page.get_by_label("Organization name").fill("Side project")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("heading", name="Projects of Side project")).to_be_visible()
+    expect(page.get_by_text("No projects yet")).to_be_visible()
+    page.get_by_label("Organization", exact=True).select_option(label="Acme")
+    expect(page.get_by_role("heading", name="Projects of Acme")).to_be_visible()
+    expect(page.get_by_role("link", name="Docs", exact=True)).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
     founder.close()

@@ -55,6 +55,12 @@ export function Projects({ projects }: { projects: Resource<Project[]> }) {
           )
         }
       </Loaded>
+      {!bearer && person && (
+        <details class="card">
+          <summary>Create another organization</summary>
+          <CreateOrganization />
+        </details>
+      )}
       {canCreate ? (
         <CreateProject orgId={bearer ? null : orgId} onCreated={projects.reload} />
       ) : (
