@@ -58,6 +58,28 @@ CALENDAR_BINDINGS = "\n".join(
 )
 
 
+# A value of each type as the API stores it: the seeded rows must be ones the API could have written
+# (a seeded rating without a value once failed the dbt build of fct_signals in later tests).
+SEED_VALUES = {
+    "yesno": lambda config: {"value": 1},
+    "updown": lambda config: {"value": -1},
+    "rating": lambda config: {"value": 1, "rating_scale": config.get("scale", 5)},
+    "like": lambda config: {"value": 1},
+    "reaction": lambda config: {"reaction": "heart"},
+    "message": lambda config: {"message": "seed"},
+}
+# Creates and edits whose value their type cannot have (dbt_project/macros/value_fits_type.sql).
+UNFIT_ROWS = """
+SELECT signal_type, value, rating_scale, reaction FROM raw.feedback_events
+WHERE project_id = {p:String} AND operation != 'revoke' AND NOT ifNull(multiIf(
+    signal_type IN ('yesno', 'updown'), value IN (1, -1),
+    signal_type = 'rating', value BETWEEN 1 AND rating_scale,
+    signal_type = 'like', value = 1,
+    signal_type = 'reaction', reaction != '',
+    message != ''), 0)
+"""
+
+
 def _decoys(settings) -> int:
     """Rows of another project that take the smallest ids, so that small fuzzed ids find something
     that is not the fuzzed project's; returns a decoy key's id."""
@@ -99,8 +121,8 @@ def _one_signal_per_set(clickhouse_server, project_id: str) -> None:
     from warehouse.client import get_client
 
     events = RawEvents(project_id=project_id)
-    for key, (signal_type, _, _) in CONTENT_SETS.items():
-        events.create(signal_type, dt.datetime.now(dt.UTC), content_set=key, message="seed" if signal_type == "message" else "")
+    for key, (signal_type, config, _) in CONTENT_SETS.items():
+        events.create(signal_type, dt.datetime.now(dt.UTC), content_set=key, **SEED_VALUES[signal_type](config))
     client = get_client()
     events.insert(client)
     client.close()
@@ -195,13 +217,13 @@ checks.positive_data_acceptance.enabled = false
 """
 
 
-def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path):
+def test_fuzzed_requests_get_documented_answers_never_5xx(served, ch, tmp_path):
     process, project, session, hook_env = served
     config = tmp_path / "schemathesis.toml"
     config.write_text(_config(project, session))
     report = REPO / "test-artifacts" / f"api-fuzz-{hook_env['FUZZ_BACKEND']}.ndjson"  # kept for reading after a failure
     report.parent.mkdir(exist_ok=True)
-    answers = tmp_path / "answers.tsv"
+    answers, acknowledgements = tmp_path / "answers.tsv", tmp_path / "acknowledged.txt"
     command = [
         str(SCHEMATHESIS), "--no-color", "--config-file", str(config), "run", f"{process.url}/openapi.json",
         "--phases", "coverage,fuzzing,stateful", "--max-time", str(MAX_SECONDS), "--workers", "1",
@@ -209,7 +231,7 @@ def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path):
         "--report", "ndjson", "--report-ndjson-path", str(report),
     ]  # fmt: skip
     began = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, cwd=tmp_path, env={**os.environ, **hook_env, "FUZZ_ANSWERS": str(answers), "NO_COLOR": "1", "PYTHONPATH": str(REPO)})
+    run = subprocess.run(command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, cwd=tmp_path, env={**os.environ, **hook_env, "FUZZ_ANSWERS": str(answers), "FUZZ_ACKNOWLEDGED": str(acknowledgements), "NO_COLOR": "1", "PYTHONPATH": str(REPO)})
     took = time.monotonic() - began
     output = run.stdout + run.stderr
     log = process.log.read_text() if process.log.exists() else ""
@@ -238,3 +260,33 @@ def test_fuzzed_requests_get_documented_answers_never_5xx(served, tmp_path):
         ("GET /v1/exports/{export_id}/download", "invalid_link"),  # no credentials: the link is refused
     ):
         assert answer in reached.get(label, set()), (label, reached.get(label))
+
+    # Every operation the ingest routes acknowledged reached ClickHouse, and only with values its
+    # type can have (the dbt marts key every one). How many the fuzzer gets accepted depends on how
+    # far it gets in its time budget, so the stored rows are checked against its answers.
+    assert _spool_drained(process.settings.home), "the API's spool was not drained into ClickHouse in 60 s"
+    stored = {str(row[0]) for row in ch.query("SELECT DISTINCT signal_id FROM raw.feedback_events WHERE project_id = {p:String}", parameters={"p": project.id}).result_rows}
+    assert len(stored) >= len(CONTENT_SETS), stored  # the seeded signals
+    acknowledged = set(acknowledgements.read_text().split()) if acknowledgements.exists() else set()
+    assert acknowledged <= stored, sorted(acknowledged - stored)
+    unfit = ch.query(UNFIT_ROWS, parameters={"p": project.id}).result_rows
+    assert unfit == [], unfit
+
+
+def _spool_drained(home: Path, timeout: float = 60.0) -> bool:
+    """Whether every segment the API spooled reached ClickHouse (moved to drained/) within ``timeout``:
+    polled, because on a loaded machine the drainer may lag the answers by seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lanes = list((home / "spool").glob("lane-*"))
+        if lanes and not any(_size(segment) for lane in lanes for segment in lane.glob("*.seg")):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # drained meanwhile
+        return 0

@@ -501,3 +501,30 @@ def test_a_revoke_is_final_in_the_listing_the_live_delta_and_dbt(api, ch, world)
     contents = [e.content_key for e in played.values()]
     assert _counted(api, content_set, contents) == counts(played)
     assert _listed(api, world, content_set) == live(played)
+
+
+def test_values_a_type_cannot_have_are_refused_and_never_break_the_marts(api, ch, world):
+    """A rating without a value once reached raw (written around the API) and failed the dbt build
+    of fct_signals (ClickHouse code 349, a NULL value_key): the API refuses such values with a 422
+    naming the field, and a build given them anyway leaves them out and succeeds."""
+    for content_set, value in (("stars", None), ("stars", 8), ("votes", 0), ("emoji", "unicorn"), ("likes", 0)):
+        answer = api.post("/v1/signals", json={"content_set": content_set, "content_key": "/unfit", "value": value})
+        assert answer.status_code == 422, (content_set, value, answer.text)
+        assert answer.json()["error"]["code"] == "invalid_signal" and answer.json()["error"]["message"].startswith("value:"), answer.text
+
+    project = f"unfit-{uuid.uuid4().hex[:8]}"
+    now = dt.datetime.now(dt.UTC)
+    events = RawEvents(project_id=project)
+    place = {"content_set": "stars", "content_key": "/unfit"}
+    kept = events.create("rating", now, **place, visitor_id="v1", value=4, rating_scale=7)
+    events.add(kept, "edit", "reaction", now + dt.timedelta(seconds=1), **place, visitor_id="v1", reaction="heart")  # a kind change
+    events.create("rating", now, **place, visitor_id="v2")  # no value: what the fuzz test's seed wrote
+    events.create("rating", now, **place, visitor_id="v3", value=9, rating_scale=7)
+    events.create("yesno", now, content_set="votes", content_key="/unfit", visitor_id="v4", value=0)
+    events.create("reaction", now, content_set="emoji", content_key="/unfit", visitor_id="v5")
+    events.create("like", now, content_set="likes", content_key="/unfit", visitor_id="v6")
+    events.insert(ch)  # another project: the world's oracle never reads them
+
+    dbt_build(world, {"min_day": now.date().isoformat(), "max_day": now.date().isoformat()})
+    built = ch.query("SELECT signal_id, value, value_key, edits FROM analytics.fct_signals WHERE project_id = {p:String}", parameters={"p": project}).result_rows
+    assert built == [(kept, 4, "4", 0)], built

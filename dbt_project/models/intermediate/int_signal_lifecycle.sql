@@ -15,7 +15,8 @@
   - The current value is the latest create or edit by received_at; ties go to the edit, then
     to the later occurred_at, then to the event id. (The API enforces the edit window.)
   - A revoke is final: a signal with any revoke is revoked.
-  - Operations on a signal whose create is unknown (e.g. a bot's) are ignored.
+  - Operations on a signal whose create is unknown (e.g. a bot's) are ignored, and so are edits
+    of another signal type than the create's (the API refuses them; its value would not fit).
   - The day a signal counts on is the day it was created, in the project's time zone.
   - visitor_group_key (row_key of project, set, content, creator) finds a visitor's signals on a
     content by one column.
@@ -37,7 +38,9 @@ with operations as (
         message,
         tags,
         occurred_at,
-        received_at
+        received_at,
+        signal_type = argMinIf(signal_type, (received_at, event_id), operation = 'create')
+            over (partition by project_id, content_set, content_key, signal_id) as of_created_type
     from {{ ref('stg_feedback_events') }}
     {%- if is_incremental() %}
     where signal_id in ({{ batch_signal_ids() }})
@@ -56,9 +59,9 @@ folded as (
         argMaxIf(
             (value, rating_scale, reaction, message, tags, event_id, received_at),
             (received_at, operation = 'edit', occurred_at, event_id),
-            operation in ('create', 'edit')
+            operation in ('create', 'edit') and of_created_type
         ) as current,
-        toUInt32(countIf(operation = 'edit')) as edits,
+        toUInt32(countIf(operation = 'edit' and of_created_type)) as edits,
         minIfOrNull(received_at, operation = 'revoke') as revoked_at
     from operations
     group by project_id, content_set, content_key, signal_id

@@ -14,6 +14,8 @@
   existing keys are looked up among the operations of the batch's signals (one UUID column). Ordered by signal within content so the
   signal-state model reads a signal's whole history as one range.
   Contact e-mails and form fields stay in raw (exports read them there).
+  A create or edit whose value its type cannot have (macros/value_fits_type.sql) is left out: the
+  API never stores one, and the marts cannot key it.
 -#}
 
 with batch as (
@@ -36,6 +38,7 @@ with batch as (
         received_at
     from {{ source('raw', 'feedback_events') }}
     where not is_bot
+      and (operation = 'revoke' or {{ value_fits_type() }})
     {%- if is_incremental() %}
       and {{ in_batch() }}
     {%- endif %}
