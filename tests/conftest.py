@@ -55,3 +55,11 @@ def ch(clickhouse_server):
     client = get_client()
     yield client
     client.close()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Modules that use the session's Chromium run last. Playwright's sync API leaves its event loop
+    registered as running in the main thread, so once the browser is up, ``asyncio.run`` in a later test
+    fails; whole modules move, so their module-scoped fixtures are still built once."""
+    browser_modules = {item.module for item in items if "browser" in item.fixturenames}
+    items.sort(key=lambda item: item.module in browser_modules)  # stable: keeps the order within each group
