@@ -134,12 +134,12 @@ def test_a_signal_after_the_build_shows_within_seconds(owner, ch, world):
     inserted = time.monotonic()
     while True:
         after = read_overview(owner, world, window="7d", content_set="votes")
-        if after["totals"]["signals"] == before["totals"]["signals"] + 1 or time.monotonic() - inserted > 5:
+        if after["totals"]["signals"] == before["totals"]["signals"] + 1 or time.monotonic() - inserted > 10:
             break
         time.sleep(0.2)
     assert after["totals"]["signals"] == before["totals"]["signals"] + 1
     assert after["days"][-1]["positive"] == before["days"][-1]["positive"] + 1
-    assert time.monotonic() - inserted < 3.0
+    assert time.monotonic() - inserted < 5.0  # within seconds (about 1 s on an idle machine)
 
 
 @pytest.mark.parametrize(
