@@ -58,8 +58,22 @@ def ch(clickhouse_server):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Modules that use the session's Chromium run last. Playwright's sync API leaves its event loop
-    registered as running in the main thread, so once the browser is up, ``asyncio.run`` in a later test
-    fails; whole modules move, so their module-scoped fixtures are still built once."""
-    browser_modules = {item.module for item in items if "browser" in item.fixturenames}
-    items.sort(key=lambda item: item.module in browser_modules)  # stable: keeps the order within each group
+    """Order modules so shared state holds while it is read:
+    - the modules that read the shared warehouse build (tests/fixtures/warehouse_build.py) run one after
+      another, so no other test's dbt build, retention or restore changes the marts between its build and
+      their assertions;
+    - modules that use the session's Chromium run last: Playwright's sync API leaves its event loop
+      registered as running in the main thread, so a later ``asyncio.run`` would fail.
+    Whole modules move (a stable sort), so their module-scoped fixtures are still built once."""
+
+    def modules_using(fixture: str) -> set:
+        return {item.module for item in items if fixture in item.fixturenames}
+
+    browser, build = modules_using("browser"), modules_using("warehouse_build")
+
+    def rank(item) -> int:
+        if item.module in browser:
+            return 2 if item.module in build else 3
+        return 1 if item.module in build else 0
+
+    items.sort(key=rank)
