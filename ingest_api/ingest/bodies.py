@@ -57,11 +57,12 @@ def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise invalid(exc) from None
 
 
-def checked_signal_id(given: str) -> str:
+def checked_signal_id(given: str, field: str = "signal_id") -> str:
+    """A signal id in its canonical form; ``field`` names it as the caller sent it (``feelbackId`` in the compat routes)."""
     try:
         return str(uuid.UUID(given))
     except ValueError:
-        problem = f"signal_id: must be a UUID like the signal_id returned by create (got {given[:60]!r})"
+        problem = f"{field}: must be a UUID like the {field} returned by create (got {given[:60]!r})"
         raise Refusal(422, "invalid_request", problem) from None
 
 

@@ -17,7 +17,6 @@ keep our error body for whoever reads the network log.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-import uuid
 from typing import Any
 
 import orjson
@@ -30,7 +29,7 @@ from ingest_api.compat.feelback_wire import (
 )  # fmt: skip
 from feelback.domain import ContentSetRules, SignalValueError
 from ingest_api.errors import ApiError
-from ingest_api.ingest.bodies import read_body
+from ingest_api.ingest.bodies import checked_signal_id, read_body
 from ingest_api.ingest.caller import Caller, caller_of
 from ingest_api.ingest.refusals import Refusal, invalid
 from ingest_api.ingest.service import submit
@@ -105,14 +104,6 @@ def _fields(rules: ContentSetRules, value: Any, context: dict[str, Any] | None) 
         raise invalid(exc) from None
 
 
-def _signal_id(feelback_id: str) -> str:
-    try:
-        return str(uuid.UUID(feelback_id))
-    except ValueError:
-        problem = f"feelbackId: must be the feelbackId returned by create (got {feelback_id[:60]!r})"
-        raise Refusal(422, "invalid_request", problem) from None
-
-
 # --- routes ----------------------------------------------------------------------------------------
 
 
@@ -150,7 +141,7 @@ async def create(request: Request, public_key: str) -> Response:
 )  # fmt: skip
 async def edit(request: Request, public_key: str) -> Response:
     async def run(caller: Caller, args: EditArgs):
-        signal_id = _signal_id(args.feelbackId)
+        signal_id = checked_signal_id(args.feelbackId, "feelbackId")
         edit_token, edits = split_revoke_token(args.revokeToken)
         fields = _fields(await _rules_of_signal(caller, signal_id, edit_token), args.value, None)
         key = edit_key(signal_id, edits, fields)
@@ -166,7 +157,7 @@ async def edit(request: Request, public_key: str) -> Response:
 )  # fmt: skip
 async def remove(request: Request, public_key: str) -> Response:
     async def run(caller: Caller, args: RemoveArgs):
-        signal_id = _signal_id(args.feelbackId)
+        signal_id = checked_signal_id(args.feelbackId, "feelbackId")
         edit_token, _ = split_revoke_token(args.revokeToken)
         status, body, headers = await submit(caller, "revoke", {"edit_token": edit_token}, signal_id, remove_key(signal_id))
         return status, body, headers, lambda ours, headers: Response(status_code=204, headers=headers)
