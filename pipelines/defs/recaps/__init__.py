@@ -1,9 +1,9 @@
-"""Recap e-mails: weekly and monthly summaries of a project's signals, sent once per recipient.
+"""Recap e-mails as Dagster assets: weekly and monthly summaries of a project's signals, sent once per recipient.
 
-Modules, in the order a recap is made: ``periods`` (which week or month, in the project's time zone),
-``queries`` (its numbers from the dbt marts) into ``report`` (plain data), ``chart`` (the PNG),
-``render`` (HTML + text e-mail), ``ledger`` (the once-per-recipient claim), ``feelback.mail`` (SMTP or outbox),
-``deliver`` (all of it for one period), ``assets`` (Dagster assets, jobs, schedules).
+What a recap says and looks like is core (``feelback.recaps``: periods, queries, report, chart, render,
+message), shared with the API's preview. Here: ``ledger`` (the once-per-recipient claim),
+``feelback.mail`` (SMTP or outbox), ``deliver`` (all of it for one period), ``assets`` (Dagster assets,
+jobs, schedules).
 """
 
 from pipelines.defs.recaps.assets import (

@@ -13,9 +13,9 @@ import datetime as dt
 import dagster as dg
 
 from feelback.control_plane.models import RecapFrequency
+from feelback.recaps.periods import Period
 from feelback.settings import get_settings
 from pipelines.defs.recaps.deliver import SendOutcome, due_deliveries, send_recaps
-from pipelines.defs.recaps.periods import Period
 from warehouse.client import get_client
 
 MART_ASSETS = [dg.AssetKey(name) for name in ("agg_content_set_period", "agg_content_period", "agg_content_set_daily", "fct_signals")]

@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import DeliveryStatus, Project, RecapDelivery, RecapFrequency, RecapSubscription
+from feelback.mail import DeliveryError, Mailer, open_mailer
+from feelback.recaps.chart import period_chart_png
+from feelback.recaps.message import build_message
+from feelback.recaps.periods import Period, last_complete_period
+from feelback.recaps.queries import build_report
 from feelback.settings import Settings
 from pipelines.defs.recaps import ledger
-from pipelines.defs.recaps.chart import period_chart_png
-from feelback.mail import DeliveryError, Mailer, open_mailer
-from pipelines.defs.recaps.periods import Period, last_complete_period
-from pipelines.defs.recaps.queries import build_report
-from pipelines.defs.recaps.render import build_message
 
 log = structlog.get_logger(__name__)
 

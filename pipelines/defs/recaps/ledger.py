@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import DeliveryStatus, RecapDelivery
+from feelback.recaps.periods import Period
 from feelback.settings import Settings
-from pipelines.defs.recaps.periods import Period
 
 MAX_ATTEMPTS = 5
 PERMANENT = "permanent: "

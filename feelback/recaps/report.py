@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pipelines.defs.recaps.periods import Period
+from feelback.recaps.periods import Period
 
 
 def change_percent(current: float, previous: float) -> float | None:

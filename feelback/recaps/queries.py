@@ -11,8 +11,8 @@ from __future__ import annotations
 from clickhouse_connect.driver.client import Client
 
 from feelback.control_plane.models import RecapFrequency
-from pipelines.defs.recaps.periods import Period
-from pipelines.defs.recaps.report import ContentLine, DailyPoint, FeedbackLine, RecapReport, SetTotal
+from feelback.recaps.periods import Period
+from feelback.recaps.report import ContentLine, DailyPoint, FeedbackLine, RecapReport, SetTotal
 
 MARTS = "analytics"
 MART_PERIOD = {RecapFrequency.weekly: "week", RecapFrequency.monthly: "month"}

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from pipelines.defs.recaps.report import DailyPoint  # noqa: E402
+from feelback.recaps.report import DailyPoint  # noqa: E402
 
 POSITIVE, NEUTRAL, NEGATIVE, UNSCORED = "#2e9d5b", "#b8bec6", "#d1495b", "#e5e7eb"
 WIDTH_PX, HEIGHT_PX, DPI = 560, 220, 100
