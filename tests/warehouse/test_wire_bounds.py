@@ -15,9 +15,9 @@ import time
 import pytest
 
 from tests.fixtures.wire import trickle
-from warehouse.local_server import native_protocol
+from warehouse.local_server import native_session
 from warehouse.local_server.engine import Engine
-from warehouse.local_server.native_protocol import NativeServer
+from warehouse.local_server.native_server import NativeServer
 from warehouse.local_server.native_wire import ByteReader, string, varint
 from warehouse.local_server.process import memory_of
 
@@ -126,7 +126,7 @@ def test_unauthenticated_floods_do_not_grow_the_server(clickhouse_server):
 
 
 def test_a_client_that_trickles_its_hello_is_dropped(tmp_path, monkeypatch):
-    monkeypatch.setattr(native_protocol, "HANDSHAKE_TIMEOUT", 0.5)
+    monkeypatch.setattr(native_session, "HANDSHAKE_TIMEOUT", 0.5)
     engine = Engine(tmp_path / "data")
     server = NativeServer(engine, "127.0.0.1", 0, password="pw")
     thread = threading.Thread(target=server.serve_forever, daemon=True)

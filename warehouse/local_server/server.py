@@ -13,7 +13,7 @@ import structlog
 
 from warehouse.local_server.engine import Engine
 from warehouse.local_server.http_interface import HttpInterface
-from warehouse.local_server.native_protocol import NativeServer
+from warehouse.local_server.native_server import NativeServer
 from warehouse.local_server.users import Users
 
 log = structlog.get_logger(__name__)
