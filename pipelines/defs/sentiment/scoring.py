@@ -12,28 +12,10 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from warehouse.migrations import available_migrations
+
 ANALYZER = "vader-3.3.2"
 INSERT_BATCH = 5000
-
-DDL = (
-    "CREATE DATABASE IF NOT EXISTS enrichment",
-    """CREATE TABLE IF NOT EXISTS enrichment.message_sentiment
-    (
-        project_id   LowCardinality(String),
-        signal_id    UUID,
-        event_id     UUID COMMENT 'The create or edit event whose text was scored',
-        received_at  DateTime64(3, 'UTC') COMMENT 'received_at of that event',
-        compound     Float32 COMMENT 'VADER compound score on [-1, 1]',
-        positive     Float32,
-        neutral      Float32,
-        negative     Float32,
-        analyzer     LowCardinality(String),
-        scored_at    DateTime64(3, 'UTC')
-    )
-    ENGINE = ReplacingMergeTree(scored_at)
-    PARTITION BY toYYYYMM(received_at)
-    ORDER BY (project_id, signal_id, event_id)""",
-)
 
 COLUMNS = ["project_id", "signal_id", "event_id", "received_at", "compound", "positive", "neutral", "negative", "analyzer", "scored_at"]
 
@@ -61,7 +43,10 @@ class ScoringResult:
 
 
 def ensure_table(client: Client) -> None:
-    for statement in DDL:
+    """The table is the warehouse's (its migration ``message_sentiment``); created here as well for a
+    warehouse not migrated yet, from the same statements."""
+    migration = next(m for m in available_migrations() if m.name == "message_sentiment")
+    for statement in migration.statements:
         client.command(statement)
 
 
