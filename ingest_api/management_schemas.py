@@ -22,6 +22,7 @@ from feelback.domain import (
     normalize_timezone,
 )
 from ingest_api.schema_types import SingleLine
+from ingest_api.stats.measures import SentimentLabel
 
 
 def _email(value: str) -> str:
@@ -180,6 +181,11 @@ class SignalOut(BaseModel):
     updated_at: dt.datetime
     operations: int = Field(description="How many operations (create, edits) the signal has had")
     triage: TriageState | None = Field(description="Triage state of message signals; null for other types")
+    sentiment: SentimentLabel | None = Field(
+        default=None,
+        description="Sentiment of a message's current text once the pipeline has scored it (VADER, as the stats count it); "
+        "null for other types and for texts not scored yet",
+    )
 
 
 class SignalPage(BaseModel):

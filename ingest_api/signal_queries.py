@@ -5,8 +5,12 @@ an edit outranks a create, then the later ``occurred_at``, then the event id: in
 order); a signal with any revoke is left out, whatever came after it (a revoke is final). Pages are ordered newest
 first by the signal's first event and cut by a keyset cursor ``(created_at, signal_id)``.
 
+A message's sentiment is the label (``ingest_api.stats.measures``) of the VADER score the pipeline
+stored for its current text in ``enrichment.message_sentiment``, as fct_signals reads it; a text not
+scored yet has none, so it matches no sentiment filter.
+
 Contract: ``SignalFilters``; ``list_signals(client, project_id, filters, limit, cursor) -> (rows, next_cursor)``;
-``signal_type_of(client, project_id, signal_id)``; ``content_set_has_signals(client, project_id, set_key)``;
+``message_sentiments(client, project_id, rows)``; ``signal_type_of(client, project_id, signal_id)``; ``content_set_has_signals(client, project_id, set_key)``;
 ``encode_cursor`` / ``decode_cursor`` (``decode_cursor`` raises ValueError on a bad cursor).
 """
 
@@ -22,6 +26,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from ingest_api.schema_types import to_instant
+from ingest_api.stats.measures import SentimentLabel, sentiment_condition, sentiment_label
 
 LATEST_STATE_SQL = """
 SELECT
@@ -40,7 +45,8 @@ SELECT
     is_bot,
     created_at,
     updated_at,
-    operations
+    operations,
+    text_event_id
 FROM
 (
     SELECT
@@ -61,6 +67,7 @@ FROM
         min(received_at) OVER (PARTITION BY signal_id) AS created_at,
         received_at AS updated_at,
         count() OVER (PARTITION BY signal_id) AS operations,
+        event_id AS text_event_id,
         max(operation = 'revoke') OVER (PARTITION BY signal_id) AS revoked
     FROM raw.feedback_events
     WHERE {event_filters}
@@ -91,7 +98,16 @@ COLUMNS = (
     "created_at",
     "updated_at",
     "operations",
+    "text_event_id",
 )
+
+# Signals whose current text's latest score is in a sentiment bucket ({label} is measures' condition).
+SCORED_TEXTS_SQL = """(signal_id, text_event_id) IN (
+    SELECT signal_id, event_id FROM enrichment.message_sentiment
+    WHERE project_id = {{project_id:String}}{since}
+    GROUP BY signal_id, event_id
+    HAVING {label}
+)"""
 
 
 @dataclass
@@ -102,6 +118,8 @@ class SignalFilters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     text: str | None = None
+    tags: list[str] = field(default_factory=list)  # messages with any of these tags
+    sentiment: SentimentLabel | None = None
     # Keep only these signal ids, or leave these out (triage filters, resolved in the control-plane DB).
     only_ids: list[str] | None = None
     except_ids: list[str] = field(default_factory=list)
@@ -156,6 +174,15 @@ def _build(project_id: str, filters: SignalFilters, cursor: str | None) -> tuple
     if filters.text:
         state_filters.append("positionCaseInsensitiveUTF8(message, {text:String}) > 0")
         parameters["text"] = filters.text
+    if filters.tags:
+        state_filters.append("hasAny(tags, {tags:Array(String)})")
+        parameters["tags"] = filters.tags
+    if filters.sentiment is not None:
+        label, thresholds = sentiment_condition(filters.sentiment, "argMax(compound, scored_at)")
+        # A text is received after its signal was created: the since bound prunes the scores' partitions.
+        since = "" if filters.since is None else " AND received_at >= {since:DateTime64(3, 'UTC')}"
+        state_filters.append(SCORED_TEXTS_SQL.format(since=since, label=label))
+        parameters.update(thresholds)
     if cursor is not None:
         after_created_at, after_signal_id = decode_cursor(cursor)
         state_filters.append(
@@ -185,6 +212,23 @@ def list_signals(
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["signal_id"])
+
+
+def message_sentiments(client: Client, project_id: str, rows: list[dict[str, Any]]) -> dict[str, SentimentLabel]:
+    """The sentiment of each listed message whose current text has a score, by signal id."""
+    texts = {row["signal_id"]: str(row["text_event_id"]) for row in rows if row["signal_type"] == "message"}
+    if not texts:
+        return {}
+    result = client.query(
+        "SELECT toString(signal_id), toString(event_id), argMax(compound, scored_at) FROM enrichment.message_sentiment"
+        " WHERE project_id = {project_id:String} AND signal_id IN {ids:Array(UUID)} GROUP BY signal_id, event_id",
+        parameters={"project_id": project_id, "ids": list(texts)},
+    )
+    return {
+        signal_id: sentiment_label(score)
+        for signal_id, event_id, score in result.result_rows
+        if texts.get(signal_id) == event_id
+    }
 
 
 def signal_type_of(client: Client, project_id: str, signal_id: str) -> str | None:

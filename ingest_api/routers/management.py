@@ -47,7 +47,9 @@ from ingest_api.management_schemas import (
     TriageOut,
     TriageUpdate,
 )
+from ingest_api.message_filters import checked_tags
 from ingest_api.schema_types import Instant, RowId
+from ingest_api.stats.measures import SentimentLabel
 
 router = APIRouter(prefix="/v1/projects", tags=["management"], dependencies=[Depends(authorize)])
 T = TypeVar("T")
@@ -314,12 +316,25 @@ def list_signals(
     until: Annotated[Instant | None, Query(description="Signals created before (ISO 8601)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text to find in messages (any case)")] = None,
     triage: Annotated[TriageState | None, Query(description="Only message signals in this triage state")] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(description="Only message signals with any of these tags (repeat the parameter); each must be a tag "
+              "configured on the project's feedback forms, or on content_set's when it is given"),
+    ] = None,
+    sentiment: Annotated[
+        SentimentLabel | None,
+        Query(description="Only message signals whose current text was scored with this sentiment (VADER's "
+              "thresholds, as the stats count it); texts the pipeline has not scored yet match none"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> SignalPage:
     """Signals' current state (latest edit; revoked ones left out), newest first."""
     if since and until and since >= until:
         raise invalid(f"since: must be before until (got {since.isoformat()} and {until.isoformat()})")
+    for name, asked in (("tag", tag), ("sentiment", sentiment)):
+        if asked and signal_type not in (None, SignalType.message):
+            raise invalid(f"{name}: only message signals are filtered by {name} (type={signal_type} was asked)")
     filters = signal_queries.SignalFilters(
         content_set=content_set,
         content_key=content_key,
@@ -327,7 +342,11 @@ def list_signals(
         since=since,
         until=until,
         text=q,
+        tags=checked_tags(session, project.id, content_set, tag or []),
+        sentiment=sentiment,
     )
+    if tag or sentiment:
+        filters.signal_type = SignalType.message.value
     if triage is not None:
         if signal_type not in (None, SignalType.message):
             raise invalid(f"triage: only message signals have a triage state (type={signal_type} was asked)")
@@ -342,6 +361,7 @@ def list_signals(
         except ValueError as exc:
             raise invalid(f"cursor: {exc}") from None
     rows, next_cursor = warehouse(signal_queries.list_signals, project.id, filters, limit, cursor)
+    sentiments = warehouse(signal_queries.message_sentiments, project.id, rows)
 
     states = {
         triage.signal_id: triage.state
@@ -355,6 +375,7 @@ def list_signals(
         SignalOut(
             **row,
             triage=states.get(row["signal_id"], TriageState.new) if row["signal_type"] == SignalType.message else None,
+            sentiment=sentiments.get(row["signal_id"]),
         )
         for row in rows
     ]

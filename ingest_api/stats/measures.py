@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from feelback.domain import DEFAULT_REACTIONS, ContentSetRules, ReactionConfig, SignalType
@@ -29,6 +30,32 @@ MEASURE_COLUMNS = (
 # VADER's thresholds, used by fct_signals.sentiment_label for every type.
 POSITIVE_FROM = 0.05
 NEGATIVE_FROM = -0.05
+
+
+class SentimentLabel(StrEnum):
+    positive = "positive"
+    neutral = "neutral"
+    negative = "negative"
+
+
+def sentiment_label(score: float | None) -> SentimentLabel | None:
+    """The bucket of a sentiment on [-1, 1] (VADER's thresholds above); None for no score."""
+    if score is None:
+        return None
+    if score >= POSITIVE_FROM:
+        return SentimentLabel.positive
+    return SentimentLabel.negative if score <= NEGATIVE_FROM else SentimentLabel.neutral
+
+
+def sentiment_condition(label: SentimentLabel, column: str) -> tuple[str, dict[str, float]]:
+    """SQL that holds when the score ``column`` falls in ``label``'s bucket, and its bound parameters."""
+    parameters = {"positive_from": POSITIVE_FROM, "negative_from": NEGATIVE_FROM}
+    sql = {
+        SentimentLabel.positive: f"{column} >= {{positive_from:Float64}}",
+        SentimentLabel.negative: f"{column} <= {{negative_from:Float64}}",
+        SentimentLabel.neutral: f"{column} > {{negative_from:Float64}} AND {column} < {{positive_from:Float64}}",
+    }[label]
+    return sql, parameters
 
 
 @dataclass
@@ -65,9 +92,9 @@ class Measures:
             value_counts={value_key: 1} if value_key else {},
             valued_signals=int(value is not None),
             value_sum=value or 0,
-            positive_signals=int(sentiment is not None and sentiment >= POSITIVE_FROM),
-            neutral_signals=int(sentiment is not None and NEGATIVE_FROM < sentiment < POSITIVE_FROM),
-            negative_signals=int(sentiment is not None and sentiment <= NEGATIVE_FROM),
+            positive_signals=int(sentiment_label(sentiment) is SentimentLabel.positive),
+            neutral_signals=int(sentiment_label(sentiment) is SentimentLabel.neutral),
+            negative_signals=int(sentiment_label(sentiment) is SentimentLabel.negative),
             scored_signals=int(sentiment is not None),
             sentiment_sum=sentiment or 0.0,
         )
