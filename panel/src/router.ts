@@ -84,6 +84,12 @@ export function navigate(to: string, replace = false): void {
   window.scrollTo(0, 0);
 }
 
+/** Replaces the query of the current address (a screen's filters): no new history entry, no scroll. */
+export function replaceQuery(search: string): void {
+  history.replaceState(null, "", location.pathname + search);
+  location$.set(location.pathname + location.search);
+}
+
 export function installLinkHandling(): void {
   window.addEventListener("popstate", () => location$.set(location.pathname + location.search));
   document.addEventListener("click", (event) => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
@@ -165,6 +166,64 @@ def test_inbox_triage_by_keyboard_and_in_bulk(page, panel_api, artifacts):
     messages.first.get_by_role("button", name="Move to new").click()
     expect(messages).to_have_count(0)
     assert states("new") == {texts[1]}
+
+
+def test_inbox_filters_by_tag_and_sentiment_in_the_address(page, panel_api, artifacts, ch):
+    from pipelines.defs.sentiment.scoring import score_messages
+
+    project = panel_api.project
+    texts = {"positive": "I love the new search, it is wonderful", "negative": "The export is broken and awful", "neutral": "The page lists three steps"}
+    began = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    sent = [
+        send_signal(panel_api, "feedback", "/filters", message=texts["positive"], tags=["idea"]),
+        send_signal(panel_api, "feedback", "/filters", message=texts["negative"], tags=["bug"]),
+        send_signal(panel_api, "feedback", "/filters", message=texts["neutral"], tags=["bug"]),
+    ]
+    listing = f"/v1/projects/{project.id}/signals?type=message&content_key=/filters"
+    deadline = time.monotonic() + 10
+    while len(owner_get(panel_api, listing)["signals"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    score_messages(ch, began, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))  # the nightly build's scoring
+
+    page.get_by_role("link", name="Inbox").click()
+    page.get_by_label("Content key").fill("/filters")
+    page.get_by_role("button", name="Search").click()
+    messages = page.get_by_role("list", name="Messages").get_by_role("listitem")
+    expect(messages).to_have_count(3)
+    expect(messages.filter(has_text=texts["negative"]).get_by_text("Negative", exact=True)).to_be_visible()
+
+    page.get_by_role("checkbox", name="bug", exact=True).check()
+    expect(messages).to_have_count(2)
+    page.get_by_label("Sentiment", exact=True).select_option("negative")
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text(texts["negative"])
+    assert re.search(r"[?&]tag=bug(&|$)", page.url) and "sentiment=negative" in page.url and "content=%2Ffilters" in page.url
+    check_screen(page, artifacts, "inbox-filters")
+
+    page.reload()  # the filters are in the address
+    expect(messages).to_have_count(1)
+    expect(page.get_by_role("checkbox", name="bug", exact=True)).to_be_checked()
+    expect(page.get_by_label("Sentiment", exact=True)).to_have_value("negative")
+
+    page.get_by_role("checkbox", name="bug", exact=True).press("Space")  # by keyboard: off again
+    page.get_by_label("Sentiment", exact=True).select_option("positive")
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text(texts["positive"])
+    page.get_by_label("Sentiment", exact=True).select_option("neutral")
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text(texts["neutral"])
+    page.get_by_role("checkbox", name="idea", exact=True).check()  # neutral and tagged idea: none
+    expect(page.get_by_text("No messages match")).to_be_visible()
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    check_screen(page, artifacts, "inbox-filters-360px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    archived = httpx.post(
+        f"{panel_api.url}/v1/projects/{project.id}/signals/triage",
+        json={"signal_ids": [signal["signal_id"] for signal in sent], "state": "archived"},
+        headers={"Authorization": f"Bearer {project.secret_key}"},
+    )  # out of the other tests' New list
+    assert archived.status_code == 200, archived.text
 
 
 def test_privacy_recaps_and_install(page, panel_api, artifacts):

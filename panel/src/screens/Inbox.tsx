@@ -4,25 +4,26 @@ import { must } from "../api/errors";
 import type { components } from "../api/schema";
 import { can, type Role } from "../auth";
 import { formatDateTime, plural } from "../format";
-import { SHORTCUTS, shortcut, sinceDays, type TriageState } from "../inbox";
+import { SHORTCUTS, filterSearch, readFilters, shortcut, sinceDays, tagChoices, type InboxFilters, type TriageState } from "../inbox";
 import type { Project } from "../projects";
-import { projectHref } from "../router";
-import { inputValue } from "../ui/forms";
+import { location$, projectHref, replaceQuery } from "../router";
+import { useStore } from "../store";
 import { useAction, useResource } from "../ui/resource";
 import { Empty, ErrorBox, Loading, Notice } from "../ui/states";
+import { InboxFilterBar } from "./InboxFilters";
 
 type Signal = components["schemas"]["SignalOut"];
 const PAGE = 50;
 const STATE_LABEL: Record<TriageState, string> = { new: "New", read: "Read", archived: "Archived" };
+const SENTIMENT_LABEL: Record<string, string> = { positive: "Positive", neutral: "Neutral", negative: "Negative" };
 
 export function Inbox({ project, role }: { project: Project; role: Role }) {
   const path = { project_id: project.id };
   const allowed = can.triage(role);
-  const [state, setState] = useState<TriageState | "">("new");
-  const [contentSet, setContentSet] = useState("");
-  const [days, setDays] = useState(0);
-  const [search, setSearch] = useState("");
-  const [query, setQuery] = useState("");
+  const address = useStore(location$);
+  const search = address.includes("?") ? address.slice(address.indexOf("?")) : "";
+  const filters = readFilters(search);
+  const state = filters.state;
   const [items, setItems] = useState<Signal[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [focus, setFocus] = useState(0);
@@ -35,6 +36,13 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
   const sets = useResource(() => must(api.GET("/v1/projects/{project_id}/content-sets", { params: { path } })), [project.id]);
   const messageSets = (sets.data ?? []).filter((set) => set.signal_type === "message");
 
+  function setFilters(changes: Partial<InboxFilters>) {
+    const next = { ...filters, ...changes };
+    // Another form keeps only the chosen tags it has.
+    if (changes.set !== undefined) next.tags = next.tags.filter((tag) => tagChoices(messageSets, next.set).includes(tag));
+    replaceQuery(filterSearch(next));
+  }
+
   function read(after: string | null) {
     return must(
       api.GET("/v1/projects/{project_id}/signals", {
@@ -43,9 +51,12 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
           query: {
             type: "message",
             triage: state || undefined,
-            content_set: contentSet || undefined,
-            since: sinceDays(days),
-            q: query || undefined,
+            content_set: filters.set || undefined,
+            content_key: filters.content || undefined,
+            tag: filters.tags.length ? filters.tags : undefined,
+            sentiment: filters.sentiment || undefined,
+            since: sinceDays(filters.days),
+            q: filters.q || undefined,
             limit: PAGE,
             cursor: after ?? undefined,
           },
@@ -54,7 +65,7 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
     );
   }
 
-  const first = useResource(() => read(null), [project.id, state, contentSet, days, query]);
+  const first = useResource(() => read(null), [project.id, filterSearch(filters)]);
   useEffect(() => {
     if (!first.data) return;
     setItems(first.data.signals);
@@ -135,60 +146,18 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
   }
 
   const selectedIds = [...selected];
+  const caughtUp = filterSearch(filters) === "";
   return (
     <section aria-labelledby="inbox-title">
       <h1 id="inbox-title">Inbox</h1>
-      <form
-        class="filters"
-        role="search"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setQuery(search.trim());
-        }}
-      >
-        <div>
-          <label for="inbox-state">State</label>
-          <select id="inbox-state" value={state} onChange={(e) => setState(inputValue(e) as TriageState | "")}>
-            <option value="new">New</option>
-            <option value="read">Read</option>
-            <option value="archived">Archived</option>
-            <option value="">Any state</option>
-          </select>
-        </div>
-        <div>
-          <label for="inbox-set">Content set</label>
-          <select id="inbox-set" value={contentSet} onChange={(e) => setContentSet(inputValue(e))}>
-            <option value="">All forms</option>
-            {messageSets.map((set) => (
-              <option key={set.key} value={set.key}>
-                {set.name || set.key}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="inbox-days">Received</label>
-          <select id="inbox-days" value={String(days)} onChange={(e) => setDays(Number(inputValue(e)))}>
-            <option value="0">Any time</option>
-            <option value="1">Last 24 hours</option>
-            <option value="7">Last 7 days</option>
-            <option value="30">Last 30 days</option>
-            <option value="90">Last 90 days</option>
-          </select>
-        </div>
-        <div>
-          <label for="inbox-search">Text</label>
-          <input id="inbox-search" ref={searchBox} type="search" value={search} maxLength={200} onInput={(e) => setSearch(inputValue(e))} />
-        </div>
-        <div class="row-actions">
-          <button type="submit" class="secondary">
-            Search
-          </button>
-          <button type="button" class="secondary" onClick={first.reload}>
-            Refresh
-          </button>
-        </div>
-      </form>
+      <InboxFilterBar
+        filters={filters}
+        forms={messageSets}
+        tags={tagChoices(messageSets, filters.set)}
+        searchBox={searchBox}
+        onChange={setFilters}
+        onRefresh={first.reload}
+      />
 
       {allowed ? (
         <div class="bulkbar" role="group" aria-label="Selected messages">
@@ -224,8 +193,8 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
       ) : first.loading && !first.data ? (
         <Loading what="messages" />
       ) : items.length === 0 ? (
-        <Empty title={state === "new" ? "No new messages" : "No messages match"}>
-          <p>{state === "new" ? "You are all caught up." : "Try other filters."}</p>
+        <Empty title={caughtUp ? "No new messages" : "No messages match"}>
+          <p>{caughtUp ? "You are all caught up." : "Try other filters."}</p>
         </Empty>
       ) : (
         <ol class="inbox" aria-label="Messages">
@@ -292,7 +261,8 @@ function MessageItem({
       </div>
       <div>
         <p class="muted small-text">
-          <span class="badge">{STATE_LABEL[state]}</span> {item.content_set} · <code>{item.content_key}</code> · {formatDateTime(item.created_at)}
+          <span class="badge">{STATE_LABEL[state]}</span>{" "}
+          {item.sentiment && <span class={`badge sentiment-${item.sentiment}`}>{SENTIMENT_LABEL[item.sentiment]}</span>} {item.content_set} · <code>{item.content_key}</code> · {formatDateTime(item.created_at)}
         </p>
         <p class="message">{item.message || <em class="muted">(no text)</em>}</p>
         {item.tags.length > 0 && (
