@@ -118,6 +118,7 @@ export class Client {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
   private waitUntil = 0;
+  private hold = 0; // until when the server asked to wait (Retry-After)
   private reads = new Map<string, Map<string, ((stats: Stats | undefined) => void)[]>>();
   private configs = new Map<string, Promise<SetConfig | undefined>>();
   private fetch: typeof fetch;
@@ -164,9 +165,11 @@ export class Client {
   }
 
   /** Send what is queued now, unless a retry is scheduled. With `keepalive` (when the body allows), a
-   * request survives the page going away, e.g. a click right before following a link. */
-  async flush(): Promise<void> {
-    if (this.busy || this.now() < this.waitUntil) return;
+   * request survives the page going away, e.g. a click right before following a link. `leaving` (the
+   * page is hidden or left): a network error's backoff is not waited out, since the page's timers may
+   * never run again; a server's Retry-After still is. */
+  async flush(leaving = false): Promise<void> {
+    if (this.busy || this.now() < (leaving ? this.hold : this.waitUntil)) return;
     const ops = this.store.tx((state) => {
       const picked = ready(state);
       picked.forEach((op) => (op.sent = 1));
@@ -202,10 +205,12 @@ export class Client {
     }
     if (failed) {
       this.attempt++;
-      this.schedule(backoff(this.attempt, retryAfter, this.random));
+      const delay = backoff(this.attempt, retryAfter, this.random);
+      this.hold = retryAfter ? this.now() + delay : 0;
+      this.schedule(delay);
     } else {
       this.attempt = 0;
-      this.waitUntil = 0;
+      this.waitUntil = this.hold = 0;
       if (this.pending() && ready(this.store.load()).length) this.flush();
     }
   }

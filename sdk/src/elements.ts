@@ -313,7 +313,7 @@ export function define(): void {
   TAGS.forEach((tag, index) => customElements.get(tag) || customElements.define(tag, ELEMENTS[index] as any));
   if (listening) return;
   listening = true;
-  const leaving = () => clients.forEach((client) => client.flush());
+  const leaving = () => clients.forEach((client) => client.flush(true));
   addEventListener("online", () => clients.forEach((client) => client.retryNow()));
   addEventListener("pagehide", leaving);
   document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && leaving());

@@ -156,6 +156,29 @@ test("a 429 waits for Retry-After before the next attempt", async () => {
   client.retryNow(); // clears the pending timer
 });
 
+test("leaving the page sends at once after a network error, but still waits for Retry-After", async () => {
+  let now = 1_000_000;
+  const { calls, fetch } = fakeFetch((operations, call) => {
+    if (call === 1) throw new TypeError("network");
+    if (call === 2) return new Response("{}", { status: 503, headers: { "retry-after": "30" } });
+    return created(operations);
+  });
+  const client = new Client({ key: "k", endpoint: "", storage: new MemoryStorage(), fetch, now: () => now, random: () => 1 });
+  client.set("votes", "/a", "yes", { value: "yes" });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await client.flush();
+  assert.equal(calls.length, 1, "a plain flush waits out the backoff");
+  await client.flush(true);
+  assert.equal(calls.length, 2, "leaving does not: the page's timers may never run again");
+  await client.flush(true);
+  assert.equal(calls.length, 2, "the server's Retry-After holds even when leaving");
+  now += 30_001;
+  await client.flush(true);
+  assert.equal(calls.length, 3);
+  assert.equal(client.pending(), 0);
+  client.retryNow(); // clears the pending timer
+});
+
 test("per-operation results: a refused create is forgotten and reported, a rate-limited one waits", async () => {
   const { fetch } = fakeFetch((operations) =>
     Response.json({

@@ -261,3 +261,63 @@ def test_blocked_storage_falls_back_to_memory(sdk_stack, page):
     widget(page, "feelback-like").get_by_role("button", name="Like").click()
     wait_events(page, [("feelback-like", "sent")])
     assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
+
+
+RECORD_BATCH_FETCHES = """(() => { const original = window.fetch;
+  window.fetch = function (input, init) {
+    if (String(input).includes('/v1/batch')) {
+      const log = JSON.parse(localStorage.getItem('test:batches') || '[]');
+      log.push({keepalive: !!(init && init.keepalive)});
+      localStorage.setItem('test:batches', JSON.stringify(log));
+    }
+    return original.apply(this, arguments);
+  };
+  Math.random = () => 0.999; })()"""  # (the backoff after a failure is then ~1 s, not 0.5-1 s)
+
+
+# Leaving a page fires both pagehide and visibilitychange (hidden) in Chromium; each test lets only one
+# reach the SDK, as browsers that fire only one of them would (older Safari: no visibilitychange).
+ONLY = {
+    "pagehide": "document.addEventListener('visibilitychange', (e) => e.stopImmediatePropagation(), true)",
+    "visibilitychange": "window.addEventListener('pagehide', (e) => e.stopImmediatePropagation(), true)",
+}
+
+
+@pytest.mark.parametrize("event", ["pagehide", "visibilitychange"])
+def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_left(sdk_stack, page, ch, event):
+    """The click's request fails (the network dropped), its retry waits ~1 s, and the visitor follows
+    a link at once: leaving the page sends it (fetch with keepalive, which outlives the page), and the
+    API stores it once. The old page's timers never run again, so only the leaving flush can send it."""
+    content = content_key()
+    page.add_init_script(RECORD_BATCH_FETCHES)
+    page.add_init_script(ONLY[event])
+    open_page(sdk_stack, page, f'<feelback-like set="demo-like" content="{content}"></feelback-like>')
+    dropped = []
+
+    def drop_first(route):
+        dropped.append(time.monotonic())
+        route.abort("connectionreset")  # never reaches the API
+
+    page.route("**/v1/batch", drop_first)
+    widget(page, "feelback-like").get_by_role("button", name="Like").click()
+    deadline = time.monotonic() + 5
+    while not dropped and time.monotonic() < deadline:
+        page.wait_for_timeout(10)
+    page.unroute("**/v1/batch")
+    elsewhere = sdk_stack.pages.add(f"/left-{uuid.uuid4().hex[:8]}.html", "<!doctype html><title>elsewhere</title><p>no SDK here</p>")
+    page.goto(elsewhere)  # pagehide (and visibilitychange to hidden) on the widget's page
+    left_after = time.monotonic() - dropped[0]
+    assert left_after < 0.9, f"left {left_after:.2f} s after the failure: the page's own retry may have run"
+
+    count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE content_key = {c:String}", {"c": content}, 1, timeout=10)
+    assert count == 1, "the click arrived although its page was gone"
+    time.sleep(1.5)  # a second copy would be drained by now
+    rows = ch.query(
+        "SELECT operation, content_set, value FROM raw.feedback_events WHERE content_key = {c:String}", parameters={"c": content}
+    ).result_rows
+    assert rows == [("create", "demo-like", 1)], "stored exactly once"
+    # (Not read back from the stats API: Playwright's user-agent override does not reach a request sent
+    # after the page's DevTools agent has gone, so it carries HeadlessChrome's, a crawler's, which is
+    # stored but never counted; a real browser sends its one user agent.)
+    batches = page.evaluate("JSON.parse(localStorage.getItem('test:batches'))")  # (same origin, no SDK)
+    assert batches == [{"keepalive": True}, {"keepalive": True}], batches
