@@ -10,6 +10,7 @@
 import { Client, Counts, SetConfig } from "./client";
 import { wordsFor } from "./i18n";
 import { styleSheet } from "./styles";
+import { followTheme, unfollowTheme } from "./theme";
 
 const defaults: { key?: string; endpoint?: string } = {};
 const clients = new Map<string, Client>();
@@ -65,6 +66,7 @@ abstract class Widget extends Base {
   }
 
   connectedCallback(): void {
+    followTheme(this);
     const key = this.getAttribute("key") || defaults.key;
     if (this.off || !key) return;
     if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(this.getAttribute("set") || "")) return console.warn("feelback: set must be a content set key", this);
@@ -85,6 +87,7 @@ abstract class Widget extends Base {
   }
 
   disconnectedCallback(): void {
+    unfollowTheme(this);
     this.off?.();
     this.off = undefined;
   }

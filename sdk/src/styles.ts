@@ -10,8 +10,8 @@ const field = "font:inherit;color:var(--fb-fg);background:var(--fb-bg);border:1p
 
 export const CSS =
   `:host{${light};display:inline-block;color:var(--fb-fg);font:var(--feelback-font,15px/1.4 system-ui,sans-serif)}` +
-  `@media(prefers-color-scheme:dark){:host{${dark}}}:host-context(.dark),:host-context([data-theme=dark]){${dark}}` +
-  `:host-context(.light),:host-context([data-theme=light]){${light}}[hidden]{display:none!important}` +
+  `@media(prefers-color-scheme:dark){:host{${dark}}}:host([theme=dark]){${dark}}:host([theme=light]){${light}}` +
+  `[hidden]{display:none!important}` +
   `.row,fieldset{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;border:0;margin:0;padding:0}legend{float:left;margin-right:.5em}` +
   `button{${field};padding:.3em .7em;cursor:pointer;display:inline-flex;gap:.4em;align-items:center}` +
   `button[aria-pressed=true]{background:var(--fb-accent);color:var(--fb-on);border-color:var(--fb-accent)}` +

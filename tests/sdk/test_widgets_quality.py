@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.sdk.support import AXE, TEN_SET, WIDGETS
+from tests.sdk.support import AXE, DIST, TEN_SET, WIDGETS
 from tests.sdk.test_widgets_browser import all_widgets, content_key, open_page, record_events, wait_events, widget
 
 
@@ -190,3 +190,56 @@ def test_attributes_scale_content_shortcuts_counts_and_theming(sdk_stack, page):
     assert events["feelback-like"]["content_key"] == path
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(200, 0, 100)", "--feelback-accent themes it"
     assert sdk_stack.wait_stats(TEN_SET, page.evaluate("location.origin") + path, {"10": 1})["counts"] == {"10": 1}
+
+
+# (host colour, button background) of each theme: --feelback-fg and --feelback-bg's defaults
+THEME_COLOURS = {"light": ("rgb(31, 35, 40)", "rgb(255, 255, 255)"), "dark": ("rgb(230, 237, 243)", "rgb(13, 17, 23)")}
+# Marks the page sets and removes at runtime, and the theme that follows (None: the visitor's prefers-color-scheme).
+THEME_STEPS = [
+    ("", None),
+    ("html.classList.add('dark')", "dark"),
+    ("html.classList.remove('dark')", None),
+    ("html.dataset.theme = 'dark'", "dark"),
+    ("outer.dataset.theme = 'light'", "light"),  # the nearest mark wins
+    ("outer.classList.add('dark'); delete outer.dataset.theme", "dark"),
+    ("outer.classList.remove('dark'); html.dataset.theme = 'light'", "light"),  # overrides a dark preference
+    ("delete html.dataset.theme", None),
+]
+SHADOW_SHELL = """<script>
+  customElements.define('app-shell', class extends HTMLElement {
+    connectedCallback() { this.attachShadow({mode: 'open'}).innerHTML = '<feelback-like set="demo-like" content="/theme/nested"></feelback-like>'; }
+  });
+</script>"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_light_and_dark_follow_the_pages_marks_as_they_change(sdk_stack, browser, scheme):
+    """data-theme and .dark/.light on html or any ancestor (also of a shadow root the widget is in),
+    changed while the page runs; without marks, prefers-color-scheme. Not :host-context(), which
+    Firefox lacks: the widgets' theme attribute comes from one MutationObserver."""
+    from tests.api.ingest_support import BROWSER_UA
+
+    context = browser.new_context(user_agent=BROWSER_UA, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        body = '<div id="outer"><div><feelback-like set="demo-like" content="/theme/plain"></feelback-like><app-shell></app-shell></div></div>'
+        open_page(sdk_stack, page, body, head=SHADOW_SHELL)
+        page.wait_for_function("document.querySelector('app-shell').shadowRoot.querySelector('feelback-like[ready]')")
+        for change, theme in THEME_STEPS:
+            shown = page.evaluate(
+                """async (change) => {
+                  const html = document.documentElement, outer = document.getElementById('outer');
+                  new Function('html', 'outer', change)(html, outer);
+                  await new Promise((resolve) => setTimeout(resolve));
+                  const nested = document.querySelector('app-shell').shadowRoot.querySelector('feelback-like');
+                  return [document.querySelector('feelback-like'), nested].map((host) =>
+                    [getComputedStyle(host).color, getComputedStyle(host.shadowRoot.querySelector('button')).backgroundColor,
+                     host.getAttribute('theme')]);
+                }""",
+                change,
+            )
+            expected = [*THEME_COLOURS[theme or scheme], theme]
+            assert shown == [expected, expected], (scheme, change, shown)
+    finally:
+        context.close()
+    assert ":host-context" not in (DIST / "feelback.js").read_text(), "Firefox does not support :host-context()"
