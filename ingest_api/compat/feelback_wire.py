@@ -1,7 +1,9 @@
 """The wire format of the original Feelback SDKs: request bodies, the raw ``$p`` query of
 ``getAggregates``, revoke tokens, answers, and the idempotency keys derived for requests that carry none.
 
-Every POST body is a JSON array of arguments; the SDK uses the first. ``getAggregates`` sends
+Every POST body is a JSON array of arguments; the SDK uses the first. A content is targeted by
+``contentSetId`` and ``key``, or by ``contentId``, which here is ``"<content set key>:<content key>"``
+(``content_target``): we keep no content records, so the id names the set and the key itself. ``getAggregates`` sends
 ``?$p=<JSON>`` without URL-encoding it, so the query is read raw: ``+`` is a plus and ``&`` may be
 inside the JSON; the browser itself percent-encodes only space, ``"``, ``<``, ``>``, ``'`` and
 non-ASCII characters and cuts everything from a ``#`` (``parse_aggregates_query``).
@@ -29,10 +31,12 @@ from urllib.parse import unquote
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from feelback.domain import CONTENT_SET_KEY_PATTERN
 from ingest_api.errors import validation_message
 from ingest_api.signal_schemas import MAX_CONTENT_KEY_LENGTH
 
 TOKEN_SEPARATOR = "~"
+CONTENT_ID_SEPARATOR = ":"
 
 
 class WireError(ValueError):
@@ -70,12 +74,28 @@ def parse_args(model: type[_Body], body: bytes) -> Any:
         raise WireError(f"request: is not valid JSON ({exc})") from None
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         raise WireError("request: must be a JSON array whose first item is an object, as the Feelback SDK sends")
-    if "contentId" in data[0] and "contentSetId" not in data[0]:
-        raise WireError("contentId: content ids are not supported here; target a content set with contentSetId and key")
+    first = data[0]
+    if "contentId" in first and "contentSetId" not in first:
+        content_set, key = content_target(first["contentId"])
+        first = {**first, "contentSetId": content_set, "key": key}
     try:
-        return model.model_validate(data[0])
+        return model.model_validate(first)
     except ValidationError as exc:
         raise WireError(validation_message(exc.errors())) from None
+
+
+def content_target(content_id: Any) -> tuple[str, str]:
+    """(content set, content key) of a ``contentId``, which here is ``<content set key>:<content key>``
+    (a set key has no ":"); raises WireError for anything else, such as an id the hosted Feelback made."""
+    if isinstance(content_id, str):
+        content_set, separator, key = content_id.partition(CONTENT_ID_SEPARATOR)
+        if separator and key and re.fullmatch(CONTENT_SET_KEY_PATTERN, content_set):
+            return content_set, key
+    shown = repr(content_id)[:80]
+    raise WireError(
+        f'contentId: must be "<content set key>:<content key>" here, like "docs:/guide/install" (got {shown}); '
+        "ids of contents created in the hosted Feelback are not known to this server"
+    )
 
 
 # --- revoke tokens ------------------------------------------------------------------------------
@@ -162,16 +182,27 @@ def parse_aggregates_query(query: bytes) -> list[Target]:
     # Every escape the browser could have made, undone; or only its quotes, the rest kept as sent.
     decodings = dict.fromkeys([_BROWSER_ESCAPES.sub(_undo_escape, raw), raw.replace("%22", '"')])
     ways: list[Target] = []
+    refused: WireError | None = None
     for text in decodings:
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(data, list) and data and isinstance(data[0], dict):
-            try:
+        if not isinstance(data, list) or not data:
+            continue
+        try:
+            if isinstance(data[0], str):  # the SDK sends a contentId target as the bare string
+                content_set, key = content_target(data[0])
+                target = Target(contentSetId=content_set, key=key)
+            else:
                 target = Target.model_validate(data[0])
-            except ValidationError:
-                continue
-            if target not in ways:
-                ways.append(target)
+        except WireError as exc:
+            refused = exc
+            continue
+        except ValidationError:
+            continue
+        if target not in ways:
+            ways.append(target)
+    if not ways and refused is not None:
+        raise refused
     return ways

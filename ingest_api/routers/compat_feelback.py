@@ -7,11 +7,13 @@ check, rate limits, idempotency, the durable spool); the answer is translated ba
 key header, so the project's public key is in the path. It only logs a status >= 400, so refusals
 keep our error body for whoever reads the network log.
 
-* ``POST …/feelbacks/create`` ``[{contentSetId, key, value, context?, revokable?}]`` →
+* ``POST …/feelbacks/create`` ``[{contentSetId, key, value, context?, revokable?}]`` (or
+  ``contentId`` instead of set and key: ``"<content set key>:<content key>"`` here) →
   ``{feelbackId, revokable?: {token, expireAt}}``
 * ``POST …/feelbacks/edit`` ``[{feelbackId, revokeToken, value}]`` → the same answer
 * ``POST …/feelbacks/remove`` ``[{feelbackId, revokeToken}]`` → 204
-* ``GET …/feelbacks/getAggregates?$p=[{contentSetId, key}]`` → counts in the widget's button order
+* ``GET …/feelbacks/getAggregates?$p=[{contentSetId, key}]`` (or ``$p=["<contentId>"]``) → counts in
+  the widget's button order
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ async def _adapted(request: Request, public_key: str, model: type,
 
 @router.post(
     "/create", summary="Create a feelback (original Feelback SDK protocol)", responses=_ERRORS,
-    openapi_extra=_arguments(CreateArgs, "[{contentSetId, key, value, context?, revokable?}]"),
+    openapi_extra=_arguments(CreateArgs, "[{contentSetId, key, value, context?, revokable?}], or contentId (\"<content set key>:<content key>\") for set and key"),
 )  # fmt: skip
 async def create(request: Request, public_key: str) -> Response:
     async def run(caller: Caller, args: CreateArgs):

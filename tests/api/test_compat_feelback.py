@@ -242,6 +242,28 @@ def test_get_aggregates_edge_cases(compat):
     assert compat.get(f"/v1/compat/feelback/fb_pk_unknown/v0/feelbacks/getAggregates?{whole}").status_code == 401
 
 
+def test_a_content_id_targets_its_set_and_key(compat, ch):
+    key = f"/by-id/{uuid.uuid4().hex}?q=a+b"
+    me = visitor()
+    created = compat.post(f"{compat.base}/create", json=[{"contentId": f"votes:{key}", "value": "n"}], headers=me)
+    assert created.status_code == 200, created.text
+    (row,) = rows(ch, compat, created.json()["feelbackId"], 1)
+    assert (row["content_set"], row["content_key"], row["value"]) == ("votes", key, -1)
+    by_id = browser_query(f"votes:{key}").decode()
+    deadline = time.monotonic() + 6
+    while compat.get(f"{compat.base}/getAggregates?{by_id}").json() != [0, 1] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert compat.get(f"{compat.base}/getAggregates?{by_id}").json() == [0, 1]
+    assert aggregates(compat, "votes", key).json() == [0, 1], "the same content as set and key"
+
+    hosted = compat.post(f"{compat.base}/create", json=[{"contentId": "0f8fe2a6-3b7c-4c1e-9d1a-8f0e2b7c5d11", "value": "y"}])
+    assert hosted.status_code == 422 and "hosted Feelback" in hosted.json()["error"]["message"]
+    unknown = compat.post(f"{compat.base}/create", json=[{"contentId": "nosuchset:/x", "value": "y"}])
+    assert unknown.status_code == 404 and "nosuchset" in unknown.json()["error"]["message"]
+    refused = compat.get(f"{compat.base}/getAggregates?{browser_query('0f8fe2a6').decode()}")
+    assert refused.status_code == 422 and "contentId" in refused.json()["error"]["message"]
+
+
 def test_cross_site_json_posts_pass_the_preflight(compat):
     preflight = compat.options(
         f"{compat.base}/create",

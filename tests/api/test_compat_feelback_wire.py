@@ -10,13 +10,13 @@ import pytest
 from feelback.domain import ContentSetRules, ReactionConfig
 from ingest_api.compat.feelback_values import REACTION_PRESETS, signal_fields, widget_counts
 from ingest_api.compat.feelback_wire import (
-    WireError, edit_key, parse_aggregates_query, remove_key, revoke_token, split_revoke_token,
+    CreateArgs, WireError, edit_key, parse_aggregates_query, parse_args, remove_key, revoke_token, split_revoke_token,
 )  # fmt: skip
 
 _QUERY_ESCAPED = set(' "#<>\'') | {chr(code) for code in range(0x20)} | {"\x7f"}
 
 
-def browser_query(target: dict) -> bytes:
+def browser_query(target: dict | str) -> bytes:
     """``?$p=JSON.stringify([target])`` as Chromium sends it: the WHATWG special-query percent-encode
     set escaped (space, ", #, <, >, ', controls, non-ASCII), everything else as is, a "#" ends the query."""
     text = "$p=" + json.dumps([target], separators=(",", ":"), ensure_ascii=False)
@@ -63,6 +63,24 @@ def test_a_key_cut_by_a_hash_names_nothing():
 def test_a_query_without_the_sdk_array_is_refused(query):
     with pytest.raises(WireError, match=r"\$p"):
         parse_aggregates_query(query)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_content_id_is_the_set_and_the_key(key):
+    """The SDK sends a contentId target as the bare string, in a create and in getAggregates' $p."""
+    created = parse_args(CreateArgs, json.dumps([{"contentId": f"votes:{key}", "value": "y"}]).encode())
+    assert (created.contentSetId, created.key, created.value) == ("votes", key, "y")
+    readings = parse_aggregates_query(browser_query(f"votes:{key}"))
+    assert {reading.contentSetId for reading in readings} == {"votes"} and key in [reading.key for reading in readings]
+
+
+@pytest.mark.parametrize("content_id", ["0f8fe2a6-3b7c-4c1e-9d1a-8f0e2b7c5d11", "Docs:/guide", ":/guide", "votes:", 42, None])
+def test_a_content_id_not_made_of_a_set_and_a_key_is_refused_by_name(content_id):
+    with pytest.raises(WireError, match=r'contentId: must be "<content set key>:<content key>"'):
+        parse_args(CreateArgs, json.dumps([{"contentId": content_id, "value": "y"}]).encode())
+    if isinstance(content_id, str):
+        with pytest.raises(WireError, match="contentId"):
+            parse_aggregates_query(browser_query(content_id))
 
 
 def test_revoke_tokens_count_edits():

@@ -74,7 +74,7 @@ class _SitePage(SimpleHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         path = self.path.split("?")[0]
-        if path in ("/page.html", "/react_page.html"):
+        if path in ("/page.html", "/react_page.html", "/content_id_page.html"):
             self._send((HERE / path[1:]).read_text().replace("{{ENDPOINT}}", self.endpoint).encode(), "text/html; charset=utf-8")
         elif path == "/react_page.bundle.js" and self.bundle is not None:
             self._send(self.bundle.read_bytes(), "text/javascript; charset=utf-8")
@@ -227,6 +227,42 @@ def test_feelback_js_works_against_us_unchanged(site, browser, ch, artifacts):
     raw = '$p=[{%22contentSetId%22:%22github-set%22,%22key%22:%22' + page_url + PAGE_QUERY + '%22}]'
     assert httpx.get(f"{endpoint}?{raw}").json() == [1, 0, 0, 0, 0, 0, 0, 0]
 
+
+
+def test_feelback_js_targets_a_content_by_content_id(site, browser, ch):
+    """``contentId`` here is "<content set key>:<content key>": the same content as that set and key.
+    An id the hosted Feelback made is refused with a 422 that names the problem (the SDK logs it)."""
+    origin, api, project = site
+    context = browser.new_context(user_agent=BROWSER_UA.replace("Chrome/126.0", "Chrome/124.0"))
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+    answers: list[tuple[str, int]] = []
+    page.on("response", lambda response: "/feelbacks/" in response.url and answers.append(
+        (response.url.split("/feelbacks/")[1].split("?")[0], response.status)))  # fmt: skip
+    page.goto(f"{origin}/content_id_page.html")
+    for widget in ("byid", "bykey"):
+        page.wait_for_selector(f"#{widget} [data-feelback-count-index='1'][data-feelback-count-value]")
+    assert counts(page, "byid") == ["0", "0"] == counts(page, "bykey")
+
+    click_and_wait(page, "#byid [data-feelback-value='+1']", "feedback-sent")
+    click_and_wait(page, "#byid [data-feelback-value='-1']", "feedback-sent")  # an edit, by feelbackId
+    reload_until(page, "bykey", [0, 1])
+    assert counts(page, "byid") == ["0", "1"] and active(page, "byid") == ["-1"]
+
+    page.click("#hosted [data-feelback-value='+1']")
+    deadline = time.monotonic() + 5
+    while not any("Cannot send feelback" in text for text in problems) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert [text for text in problems if "Cannot send" in text], problems
+    assert ("create", 422) in answers and ("create", 200) in answers and ("edit", 200) in answers
+    context.close()
+
+    where = "FROM raw.feedback_events WHERE project_id = {p:String} AND content_key = '/guide/by-id'"
+    count, _ = wait_for_rows(ch, f"SELECT count() {where}", {"p": project.id}, 2)
+    assert count == 2
+    stored = ch.query(f"SELECT content_set, operation, value {where} ORDER BY received_at, operation", parameters={"p": project.id})
+    assert stored.result_rows == [("votes", "create", 1), ("votes", "edit", -1)]
 
 
 def react_state(page, widget: str) -> dict[str, str]:
