@@ -1,4 +1,4 @@
-"""Support for the widget stats tests (tests/api/test_stats.py): the world's project and history,
+"""Support for the widget stats tests (tests/api/stats/): the world's project and history,
 real dbt builds, and the numbers the API must show (from the marts, and from the raw rows alone)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from feelback.settings import Settings
+from feelback.settings import Settings, get_settings
 from ingest_api.stats.windows import Window, WindowBounds, resolve
 from tests.pipelines import oracle
 from tests.pipelines.raw_events import COLUMNS, RawEvents
@@ -121,6 +121,40 @@ def replicate_and_score(world: World, ch, since: dt.datetime) -> None:
     ch.command("CREATE DATABASE IF NOT EXISTS raw_app")
     control_plane_pipeline(world.settings).run(control_plane_source(world.settings.control_db_url))
     score_messages(ch, since, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+
+
+@pytest.fixture(scope="package")
+def world(clickhouse_server, tmp_path_factory) -> World:
+    """The project of the stats tests, its random history of 120 days and one dbt build of it (once per package)."""
+    from feelback.control_plane.db import session_scope, upgrade_control_plane
+    from feelback.control_plane.models import ContentSet
+    from feelback.control_plane.projects import create_project
+    from warehouse.client import get_client
+
+    home = tmp_path_factory.mktemp("stats")
+    # The session's control-plane DB, so that dlt replicates this project (and ids never collide).
+    settings = Settings(home=home, database_url=get_settings().control_db_url, spool_drain_interval_ms=100)
+    upgrade_control_plane(settings)
+    with session_scope(settings) as session:
+        created = create_project(session, "Stats tests", timezone=TIMEZONE)
+        for key, (signal_type, config, once, public) in SETS.items():
+            session.add(ContentSet(
+                project_id=created.project.id, key=key, signal_type=signal_type, config=config,
+                one_per_visitor=once, public_stats=public,
+            ))  # fmt: skip
+        ids = (created.project.id, created.public_key, created.secret_key)
+
+    now = dt.datetime.now(dt.UTC)
+    world = World(settings, *ids, rows=[], build_dir=home / "dbt")
+    ch = get_client()
+    try:
+        world.insert(ch, random_history(world.project_id, now))
+        replicate_and_score(world, ch, now - dt.timedelta(days=121))
+    finally:
+        ch.close()
+    first_day = (now - dt.timedelta(days=121)).date().isoformat()
+    dbt_build(world, {"min_day": first_day, "max_day": now.date().isoformat()})
+    return world
 
 
 # --- expectations -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The stats fast path's parsing and rendering, without a server (the answers themselves are
-compared with the routes' in test_stats.py::test_the_fast_path_answers_as_the_routes_do)."""
+compared with the routes' in stats/test_widget_reads.py::test_the_fast_path_answers_as_the_routes_do)."""
 
 from __future__ import annotations
 

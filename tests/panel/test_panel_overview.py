@@ -16,7 +16,7 @@ from ingest_api.routers.panel_overview import previous_period
 from ingest_api.stats.windows import Window, resolve
 from tests.api.ingest_support import BROWSER_UA
 from tests.api.stats_support import SETS, TIMEZONE, fct_numbers, shown
-from tests.api.test_stats import world  # noqa: F401  (a fixture: the built project)
+from tests.api.stats_support import world  # noqa: F401  (a fixture: the built project)
 from tests.pipelines.raw_events import RawEvents
 
 WINDOWS = ["7d", "30d", "90d", "week", "month", "year"]
