@@ -11,7 +11,7 @@ incremental day should cost about the same at both sizes: incremental models rec
 new day touches, not the history (target: 10M/1M ratio <= 1.5). One day alone swings by 10-20 %
 from run to run with dbt's start-up, hence three.
 
-Then, unless ``--no-stats``, the stats API on that warehouse (bench/stats_load.py's helpers): one
+Then, unless ``--no-stats``, the stats API on that warehouse (bench/stats_load's helpers): one
 synthetic project registered in a control-plane database, widget reads with skewed popularity,
 p50/p99 at 500 requests/s offered open loop and the maximum requests/s at 64 connections
 (targets: p50 <= 5 ms, p99 <= 25 ms, >= 2,000 requests/s, 10M/1M p99 ratio <= 1.5).
