@@ -3,22 +3,26 @@
 
 Every POST body is a JSON array of arguments; the SDK uses the first. A content is targeted by
 ``contentSetId`` and ``key``, or by ``contentId``, which here is ``"<content set key>:<content key>"``
-(``content_target``): we keep no content records, so the id names the set and the key itself. ``getAggregates`` sends
-``?$p=<JSON>`` without URL-encoding it, so the query is read raw: ``+`` is a plus and ``&`` may be
-inside the JSON; the browser itself percent-encodes only space, ``"``, ``<``, ``>``, ``'`` and
-non-ASCII characters and cuts everything from a ``#`` (``parse_aggregates_query``).
+(``content_target``): we keep no content records, so the id names the set and the key itself.
+``getAggregates`` sends ``?$p=<JSON>`` without URL-encoding it, so the query is read raw: ``+`` is a
+plus and ``&`` may be inside the JSON; the browser itself percent-encodes only space, ``"``, ``<``,
+``>``, ``'`` and non-ASCII characters and cuts everything from a ``#`` (``parse_aggregates_query``).
 
-Idempotency (the SDK sends no key and never retries itself; a browser or proxy may resend a request
-whose answer was lost):
+Idempotency. The SDKs send no key and send each request once (one ``fetch``, no retry; a failure
+is only logged), but a browser may resend one itself: Chromium resends a POST whose reused
+connection closed before any answer, and the page sees only the second answer.
 
 * remove: the key is derived from the signal, so a resent remove is answered, not stored twice.
 * edit: the revoke token we hand out is our edit token plus a counter (``<edit_token>~<n>``); each
   edit answers with ``n + 1``, so the key (signal, n, value) names one edit attempt and a resent edit
   is recognised, while the next click (which carries ``n + 1``) is a new edit.
-* create: a resent create cannot be told from a visitor creating the same signal again (after an
-  undo, say), so none is derived and a resend is stored twice. For one-signal-per-visitor sets (every
-  vote, like and reaction set by default) the newer signal supersedes the older one, so counts stay
-  right; a message set may keep a message twice.
+* create: nothing in the request tells a resend apart: no key, nonce or time; the body is fixed by
+  the target, value and form fields and the headers by the browser, so it is byte for byte the next
+  create of the same value by the same visitor id (a hash of IP and user agent: also two people
+  behind one NAT with the same browser, or a visitor whose storage was cleared). Merging such
+  creates by content and time would drop real signals, so none is derived and a resend is stored
+  again. One-per-visitor sets (all but message sets by default) count only the visitor's newest
+  signal, so their counts do not change; a message set keeps the message twice.
 """
 
 from __future__ import annotations

@@ -304,6 +304,29 @@ def test_counts_follow_a_visitors_create_edit_undo_and_new_vote(compat):
 
 
 
+def test_a_resent_create_is_stored_again_and_a_one_per_visitor_set_counts_it_once(compat, ch):
+    """The SDK sends no idempotency key and never retries, but a browser resends a POST whose reused
+    connection closed before any answer (Chromium does), byte for byte, and the page sees only the
+    second answer. Nothing in it tells it from the visitor's next create of the same value, so it is
+    stored again (README). In a one-per-visitor set only the visitor's newest signal counts, and
+    undoing it, the one the SDK holds, leaves none; a message set keeps the message twice."""
+    me, key = visitor(), f"/resent/{uuid.uuid4().hex}"
+    lost, held = (create(compat, "votes", key, "+1", headers=me).json() for _ in range(2))
+    assert lost["feelbackId"] != held["feelbackId"]
+    for signal_id in (lost["feelbackId"], held["feelbackId"]):
+        rows(ch, compat, signal_id, 1)
+    time.sleep(2.5)  # both in the live counts by now
+    assert aggregates(compat, "votes", key).json() == [1, 0]
+    remove = [{"feelbackId": held["feelbackId"], "revokeToken": held["revokable"]["token"]}]
+    assert compat.post(f"{compat.base}/remove", json=remove, headers=me).status_code == 204
+    assert aggregates(compat, "votes", key, [0, 0]).json() == [0, 0]
+    time.sleep(2.5)
+    assert aggregates(compat, "votes", key).json() == [0, 0], "the older copy does not come back"
+
+    messages = [create(compat, "feedback", key, "Step 2 fails", headers=me).json()["feelbackId"] for _ in range(2)]
+    assert [row["message"] for signal_id in messages for row in rows(ch, compat, signal_id, 1)] == ["Step 2 fails"] * 2
+
+
 def test_body_over_the_limit_is_413(compat):
     huge = [{"contentSetId": "feedback", "key": "/x", "value": "x" * (1024 * 1024)}]
     answer = compat.post(f"{compat.base}/create", json=huge, headers=visitor())
