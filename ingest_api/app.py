@@ -34,6 +34,7 @@ PANEL_ROUTERS = (
     "ingest_api.routers.panel_overview",
     "ingest_api.routers.panel_inbox",
     "ingest_api.routers.panel_privacy",
+    "ingest_api.routers.panel_recaps",
     "ingest_api.routers.panel_static",
 )
 # The browser SDK's files, the widgets' config read and the demo page.

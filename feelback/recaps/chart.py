@@ -33,6 +33,7 @@ def period_chart_png(days: Sequence[DailyPoint], title: str) -> bytes:
             axes.bar(labels, unscored, bottom=[b + n for b, n in zip(below, negative)], color=UNSCORED, label="not scored yet")
         axes.set_title(title, fontsize=10, loc="left")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(bottom=0, top=None if any(point.signals for point in days) else 1)  # an empty period: 0..1, not ±0.05
         axes.tick_params(labelsize=8)
         if len(days) > 7:
             for index, label in enumerate(axes.get_xticklabels()):

@@ -82,6 +82,7 @@ ROUTE_ROLES: dict[str, Role | str] = {
     f"GET {P}/erasures": V,
     f"GET {P}/erasures/preview": V,
     f"POST {P}/erasures": A,
+    f"GET {P}/recaps/preview": V,  # panel_recaps
     # organizations
     "GET /v1/organizations": SIGNED_IN,
     "POST /v1/organizations": SIGNED_IN,

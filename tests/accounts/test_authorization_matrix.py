@@ -46,6 +46,7 @@ EXPECTED: dict[str, Role | str] = {
     f"GET {P}/signals": V, f"PUT {P}/signals/{{signal_id}}/triage": M, f"POST {P}/signals/triage": M,
     f"GET {P}/overview": V,
     f"GET {P}/erasures": V, f"GET {P}/erasures/preview": V, f"POST {P}/erasures": A,
+    f"GET {P}/recaps/preview": V,
     f"POST {P}/exports": M, f"GET {P}/exports": V, f"GET {P}/exports/{{export_id}}": V,
     "GET /v1/organizations": SIGNED_IN, "POST /v1/organizations": SIGNED_IN,
     f"GET {G}": V, f"PATCH {G}": A, f"DELETE {G}": O,
