@@ -9,6 +9,7 @@ import { useStore } from "../store";
 import { Field, FormError, inputValue } from "../ui/forms";
 import { useAction, useResource } from "../ui/resource";
 import { Empty, Loaded, Notice } from "../ui/states";
+import { RecapPreview } from "./RecapPreview";
 
 type Frequency = components["schemas"]["RecapFrequency"];
 
@@ -82,7 +83,7 @@ export function Recaps({ project, role }: { project: Project; role: Role }) {
         <Notice>Your role cannot change who gets recaps.</Notice>
       )}
       <FormError message={change.error} />
-      <p class="muted">A preview of the last recap in the browser is not available yet.</p>
+      <RecapPreview project={project} />
     </section>
   );
 }
