@@ -4,8 +4,6 @@ us by changing only the SDK's endpoint would see them."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import threading
 import time
@@ -20,6 +18,7 @@ from feelback.control_plane.db import session_scope
 from feelback.control_plane.models import ContentSet
 from ingest_api.compat.feelback_values import REACTION_PRESETS
 from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings, seed_project, wait_for_rows
+from tests.fixtures.npm import npm_ci
 from warehouse.local_server.process import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -28,21 +27,10 @@ REACT_GITHUB_TITLES = ("Like", "Dislike", "Laugh", "Confused", "Love", "Hooray!"
 PAGE_QUERY = "?q=a+b&lang=en"  # the reactions widget's key is the whole URL ($auto): "+" and "&" in it
 
 
-def _installed_version() -> str | None:
-    manifest = SDK / "package.json"
-    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
-
-
 @pytest.fixture(scope="session")
 def feelback_js() -> Path:
     """``@feelback/js`` as pinned by the lock file, installed with ``npm ci`` once (when missing or stale)."""
-    locked = json.loads((HERE / "package-lock.json").read_text())["packages"]["node_modules/@feelback/js"]["version"]
-    if _installed_version() != locked:
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to install @feelback/js for this test (make install / Debian's npm)")
-        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
-    assert _installed_version() == locked
+    npm_ci(HERE)
     return SDK
 
 
