@@ -3,6 +3,7 @@ project, and a second origin that serves test pages with any headers (a site emb
 
 from __future__ import annotations
 
+import mimetypes
 import subprocess
 import threading
 import time
@@ -42,23 +43,27 @@ def ensure_built() -> None:
 
 
 class PageServer:
-    """Serves registered pages (path -> (html, headers)) from its own loopback origin."""
+    """Serves registered pages (path -> (html, headers)), and the files of mounted folders, from its
+    own loopback origin."""
 
     def __init__(self) -> None:
         pages: dict[str, tuple[str, dict[str, str]]] = {}
         self.pages = pages
+        mounts: dict[str, Path] = {}
+        self.mounts = mounts
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                page = pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                page = pages.get(path) or _mounted_file(mounts, path)
                 if page is None:
                     self.send_error(404)
                     return
-                body = page[0].encode()
+                body, headers = page[0].encode(), dict(page[1])
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", headers.pop("Content-Type", "text/html; charset=utf-8"))
                 self.send_header("Content-Length", str(len(body)))
-                for name, value in page[1].items():
+                for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
@@ -74,9 +79,26 @@ class PageServer:
         self.pages[path] = (html, headers or {})
         return self.url + path
 
+    def mount(self, prefix: str, folder: Path) -> str:
+        """Serve ``folder``'s files under ``prefix`` (``/x/`` serves ``/x/index.html`` too)."""
+        self.mounts[prefix] = folder
+        return self.url + prefix
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _mounted_file(mounts: dict[str, Path], path: str) -> tuple[str, dict[str, str]] | None:
+    for prefix, folder in mounts.items():
+        if path.startswith(prefix):
+            file = (folder / path.removeprefix(prefix)).resolve()
+            if file.is_dir():
+                file = file / "index.html"
+            if file.is_relative_to(folder.resolve()) and file.is_file():
+                content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                return file.read_text(), {"Content-Type": content_type + "; charset=utf-8"}
+    return None
 
 
 @dataclass
