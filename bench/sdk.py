@@ -9,7 +9,7 @@ prints:
 
 (a) the size of each build, raw and gzipped (-9);
 (b) on a page with ``--widgets`` yes/no widgets of one set (each content with a count), the time
-    from the script tag to every widget interactive with its counts (the ``ready`` attribute), and
+    from the script tag to every widget interactive with its counts (its ``:state(ready)``), and
     from navigation start; median and max over ``--loads`` loads in fresh contexts (the script
     fetched each time) and over reloads with the script cached; and the stats and config
     requests one load made (expected: one of each);
@@ -41,9 +41,9 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 MEASURE = """<script>
 window.__scriptTag = performance.now();
-new MutationObserver((_, observer) => {
-  if (document.querySelectorAll('[ready]').length >= %d) { window.__ready = performance.now(); observer.disconnect(); }
-}).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['ready']});
+document.addEventListener('feelback:ready', () => {
+  if (!window.__ready && document.querySelectorAll(':state(ready)').length >= %d) window.__ready = performance.now();
+});
 </script>"""
 
 CLICKS = """async (n) => {
@@ -193,7 +193,7 @@ def main() -> None:
             context = browser.new_context(user_agent=UA)
             page = context.new_page()
             page.goto(click_url)
-            page.wait_for_selector("feelback-yesno[ready]", state="attached")
+            page.wait_for_selector("feelback-yesno:state(ready)", state="attached")
             result = page.evaluate(CLICKS, args.clicks)
             times = result["times"]
             print(f"(c) click -> acknowledged over {args.clicks} clicks ({result['seen']}): "

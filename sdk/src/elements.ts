@@ -5,12 +5,14 @@
 // Attributes: set (content set key), content ($path, $url or any key; default $path),
 // counts="false" hides counts, key / endpoint override the page's defaults, data-locale, text-<name>.
 // Events (bubbling, composed; detail: content_set, content_key, value fields, signal_id, error):
-// feelback:sent, feelback:edited, feelback:revoked, feelback:failed.
+// feelback:sent, feelback:edited, feelback:revoked, feelback:failed; feelback:ready (no detail).
+// The element never sets attributes on itself (a server-rendering framework owns them and checks
+// them when it hydrates): it shows its states as custom states, :state(ready|dark|light).
 
 import { Client, Counts, SetConfig } from "./client";
 import { wordsFor } from "./i18n";
 import { styleSheet } from "./styles";
-import { followTheme, unfollowTheme } from "./theme";
+import { Theme, followTheme, unfollowTheme } from "./theme";
 
 const defaults: { key?: string; endpoint?: string } = {};
 const clients = new Map<string, Client>();
@@ -47,6 +49,7 @@ const Base = (typeof HTMLElement === "undefined" ? class {} : HTMLElement) as ty
 
 abstract class Widget extends Base {
   protected root = this.attachShadow({ mode: "open" });
+  private internals = this.attachInternals();
   protected client!: Client;
   // (no field is named like an attribute: React 19 would set such a property instead of the attribute)
   protected setKey = "";
@@ -66,7 +69,10 @@ abstract class Widget extends Base {
   }
 
   connectedCallback(): void {
-    followTheme(this);
+    followTheme(this, (theme: Theme) => {
+      this.state("dark", theme === "dark");
+      this.state("light", theme === "light");
+    });
     const key = this.getAttribute("key") || defaults.key;
     if (this.off || !key) return;
     if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(this.getAttribute("set") || "")) return console.warn("feelback: set must be a content set key", this);
@@ -121,7 +127,16 @@ abstract class Widget extends Base {
     });
     this.wire();
     this.refresh();
-    this.setAttribute("ready", "");
+    this.state("ready", true);
+    this.dispatchEvent(new CustomEvent("feelback:ready", { bubbles: true, composed: true }));
+  }
+
+  private state(name: string, on: boolean): void {
+    try {
+      on ? this.internals.states.add(name) : this.internals.states.delete(name);
+    } catch {
+      // (a browser from before 2024 has no custom states, or only --dashed ones: prefers-color-scheme decides)
+    }
   }
 
   protected abstract html(): string;

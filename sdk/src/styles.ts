@@ -10,7 +10,7 @@ const field = "font:inherit;color:var(--fb-fg);background:var(--fb-bg);border:1p
 
 export const CSS =
   `:host{${light};display:inline-block;color:var(--fb-fg);font:var(--feelback-font,15px/1.4 system-ui,sans-serif)}` +
-  `@media(prefers-color-scheme:dark){:host{${dark}}}:host([theme=dark]){${dark}}:host([theme=light]){${light}}` +
+  `@media(prefers-color-scheme:dark){:host{${dark}}}:host(:state(dark)){${dark}}:host(:state(light)){${light}}` +
   `[hidden]{display:none!important}` +
   `.row,fieldset{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;border:0;margin:0;padding:0}legend{float:left;margin-right:.5em}` +
   `button{${field};padding:.3em .7em;cursor:pointer;display:inline-flex;gap:.4em;align-items:center}` +

@@ -1,31 +1,29 @@
 // Light or dark by the page's own convention: data-theme="dark"|"light" or a .dark/.light class on the
-// widget or an ancestor (the nearest wins, across shadow roots). The widget's host gets it as its
-// `theme` attribute, which the stylesheet reads: `:host-context()` would be simpler, but Firefox does
-// not support it. One observer for the whole document; without a mark, prefers-color-scheme decides.
+// widget or an ancestor (the nearest wins, across shadow roots). Each widget shows it as its custom
+// state (:state(dark) / :state(light)), which the stylesheet reads: `:host-context()` would be simpler,
+// but Firefox does not support it, and an attribute on the host would be one a server-rendering
+// framework did not render (React's hydration reports it). One observer for the whole document;
+// without a mark, prefers-color-scheme decides.
 
-const hosts = new Set<Element>();
+export type Theme = "dark" | "light" | undefined;
+
+const hosts = new Map<Element, (theme: Theme) => void>();
 const MARKS = "[data-theme=dark],[data-theme=light],.dark,.light";
 let observer: MutationObserver | undefined;
 
-function themeOf(element: Element): string | undefined {
+function themeOf(element: Element): Theme {
   for (let node: Element | undefined = element; node; node = (node.getRootNode() as ShadowRoot).host) {
     const found = node.closest(MARKS);
     if (found) return found.matches("[data-theme=dark],.dark:not([data-theme=light])") ? "dark" : "light";
   }
 }
 
-function apply(element: Element): void {
-  const theme = themeOf(element);
-  if (element.getAttribute("theme") === theme) return;
-  theme ? element.setAttribute("theme", theme) : element.removeAttribute("theme");
-}
-
-/** Keep the element's `theme` attribute in step with the page's marks while it is connected. */
-export function followTheme(element: Element): void {
-  hosts.add(element);
-  apply(element);
+/** Tell `show` the element's theme now and whenever the page's marks change, while it is connected. */
+export function followTheme(element: Element, show: (theme: Theme) => void): void {
+  hosts.set(element, show);
+  show(themeOf(element));
   if (!observer) {
-    observer = new MutationObserver(() => hosts.forEach(apply));
+    observer = new MutationObserver(() => hosts.forEach((showIt, host) => showIt(themeOf(host))));
     observer.observe(document.documentElement, { subtree: true, attributeFilter: ["class", "data-theme"] });
   }
 }

@@ -69,7 +69,11 @@ def test_widgets_in_a_server_rendered_framework_page(framework, pages_url, sdk_s
     page.on("console", lambda message: problems.append(f"{message.type}: {message.text}") if message.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.goto(url)
-    page.wait_for_function(f"document.querySelectorAll('[ready]').length === {len(WIDGETS)}", timeout=15_000)
+    page.wait_for_function(f"document.querySelectorAll(':state(ready)').length === {len(WIDGETS)}", timeout=15_000)
+    # the page's data-theme="dark" shows, and no widget added an attribute the framework did not render
+    widgets = page.locator(", ".join(f"feelback-{kind}" for kind in WIDGETS))
+    shown = widgets.evaluate_all("all => all.map((w) => [w.matches(':state(dark)'), w.getAttributeNames().sort().join()])")
+    assert shown == [[True, "content,set"]] * len(WIDGETS)
 
     yes = page.locator("feelback-yesno").get_by_role("button", name="Yes")
     yes.click()

@@ -20,7 +20,7 @@ def content_key() -> str:
 
 def open_page(sdk_stack, page, body: str, *, count: int = 1, **page_options) -> None:
     page.goto(sdk_stack.pages.add(f"/{uuid.uuid4().hex[:8]}.html", sdk_stack.page_html(body, **page_options)))
-    page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {count}", timeout=15_000)
+    page.wait_for_function(f"document.querySelectorAll(':state(ready)').length >= {count}", timeout=15_000)
 
 
 def record_events(page) -> None:
@@ -119,7 +119,7 @@ def test_every_widget_clicked_changed_and_undone_shows_in_the_stats(sdk_stack, p
         if step == 1:
             # The visitor's own choices show after a reload, and the form keeps what they wrote.
             page.reload()
-            page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {len(WIDGETS)}")
+            page.wait_for_function(f"document.querySelectorAll(':state(ready)').length >= {len(WIDGETS)}")
             record_events(page)
             assert widget(page, "feelback-yesno").get_by_role("button", name="No").get_attribute("aria-pressed") == "true"
             assert widget(page, "feelback-reactions").get_by_role("button", name="heart").get_attribute("aria-pressed") == "true"
@@ -198,7 +198,7 @@ def test_after_the_edit_window_the_choice_shows_but_cannot_change(sdk_stack, pag
     assert yes.is_enabled(), "open while the window is"
     page.wait_for_timeout(1200)
     page.reload()
-    page.wait_for_selector("feelback-yesno[ready]", state="attached")
+    page.wait_for_selector("feelback-yesno:state(ready)", state="attached")
     assert yes.get_attribute("aria-pressed") == "true"
     assert yes.is_disabled() and widget(page, "feelback-yesno").get_by_role("button", name="No").is_disabled()
 
@@ -211,7 +211,7 @@ def test_the_es_module_build_works_in_a_page(sdk_stack, page):
     )
     html = f'<!doctype html><html lang="en"><head><title>ESM</title>{module}</head><body><feelback-like set="demo-like" content="{content}"></feelback-like></body></html>'
     page.goto(sdk_stack.pages.add(f"/esm-{uuid.uuid4().hex[:6]}.html", html))
-    page.wait_for_selector("feelback-like[ready]", state="attached")
+    page.wait_for_selector("feelback-like:state(ready)", state="attached")
     record_events(page)
     widget(page, "feelback-like").get_by_role("button", name="Like").click()
     wait_events(page, [("feelback-like", "sent")])

@@ -20,7 +20,7 @@ def test_a_strict_csp_page_works(sdk_stack, page):
     page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     html = sdk_stack.page_html(f'<feelback-updown set="demo-updown" content="{content}"></feelback-updown>')
     page.goto(sdk_stack.pages.add(f"/csp-{uuid.uuid4().hex[:6]}.html", html, {"Content-Security-Policy": csp}))
-    page.wait_for_selector("feelback-updown[ready]", state="attached")
+    page.wait_for_selector("feelback-updown:state(ready)", state="attached")
     up = widget(page, "feelback-updown").get_by_role("button", name="Upvote")
     assert up.evaluate("button => getComputedStyle(button).borderTopStyle") == "solid", "the widget's stylesheet applies"
     record_events(page)
@@ -40,7 +40,7 @@ def test_axe_finds_no_violations(sdk_stack, page, theme):
     head = "<style>html[data-theme=dark] body{background:#0d1117;color:#e6edf3}</style>"
     html = sdk_stack.page_html(all_widgets(content), head=head).replace("<html ", f'<html data-theme="{theme}" ')
     page.goto(sdk_stack.pages.add(f"/axe-{uuid.uuid4().hex[:6]}.html", html))
-    page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {len(WIDGETS)}")
+    page.wait_for_function(f"document.querySelectorAll(':state(ready)').length >= {len(WIDGETS)}")
     # Pressed, announced and disabled states too: a chosen value and a live-region message.
     widget(page, "feelback-yesno").get_by_role("button", name="Yes").click()
     widget(page, "feelback-rating").locator("label").nth(3).click()
@@ -159,7 +159,7 @@ def test_screenshots_of_every_widget(sdk_stack, browser, artifacts, scheme):
 
 def test_the_demo_page_served_by_the_api_works(sdk_stack, page, artifacts):
     page.goto(f"{sdk_stack.api}/demo/")
-    page.wait_for_function(f"document.querySelectorAll('[ready]').length >= {2 * len(WIDGETS)}")
+    page.wait_for_function(f"document.querySelectorAll(':state(ready)').length >= {2 * len(WIDGETS)}")
     record_events(page)
     page.locator("feelback-like").first.get_by_role("button", name="Like").click()
     wait_events(page, [("feelback-like", "sent")])
@@ -216,7 +216,7 @@ SHADOW_SHELL = """<script>
 def test_light_and_dark_follow_the_pages_marks_as_they_change(sdk_stack, browser, scheme):
     """data-theme and .dark/.light on html or any ancestor (also of a shadow root the widget is in),
     changed while the page runs; without marks, prefers-color-scheme. Not :host-context(), which
-    Firefox lacks: the widgets' theme attribute comes from one MutationObserver."""
+    Firefox lacks: the widgets' :state(dark|light) comes from one MutationObserver."""
     from tests.api.ingest_support import BROWSER_UA
 
     context = browser.new_context(user_agent=BROWSER_UA, color_scheme=scheme)
@@ -224,7 +224,7 @@ def test_light_and_dark_follow_the_pages_marks_as_they_change(sdk_stack, browser
     try:
         body = '<div id="outer"><div><feelback-like set="demo-like" content="/theme/plain"></feelback-like><app-shell></app-shell></div></div>'
         open_page(sdk_stack, page, body, head=SHADOW_SHELL)
-        page.wait_for_function("document.querySelector('app-shell').shadowRoot.querySelector('feelback-like[ready]')")
+        page.wait_for_function("document.querySelector('app-shell').shadowRoot.querySelector('feelback-like:state(ready)')")
         for change, theme in THEME_STEPS:
             shown = page.evaluate(
                 """async (change) => {
@@ -234,7 +234,7 @@ def test_light_and_dark_follow_the_pages_marks_as_they_change(sdk_stack, browser
                   const nested = document.querySelector('app-shell').shadowRoot.querySelector('feelback-like');
                   return [document.querySelector('feelback-like'), nested].map((host) =>
                     [getComputedStyle(host).color, getComputedStyle(host.shadowRoot.querySelector('button')).backgroundColor,
-                     host.getAttribute('theme')]);
+                     ['dark', 'light'].find((theme) => host.matches(`:state(${theme})`)) ?? null]);
                 }""",
                 change,
             )

@@ -4,6 +4,7 @@
 // Astro builds its static page into OUT/astro/. Development builds in the browser, so that each checks
 // its hydration and says so in the console. Each page's widgets show the content keys
 // /frameworks/<framework>/first, then .../second after a click on #next. Served under /frameworks/.
+// The pages are dark by the common data-theme convention, which the widgets follow.
 import { build as esbuild } from "esbuild";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -60,7 +61,7 @@ async function buildPage(name, framework) {
   });
   await writeFile(
     join(OUT, name, "index.html"),
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">` +
+    `<!doctype html><html lang="en" data-theme="dark"><head><meta charset="utf-8"><link rel="icon" href="data:,">` +
       `<title>Feelback in ${name}</title><script type="module" src="client.js"></script></head>` +
       `<body><div id="app" data-first="${props.first}" data-second="${props.second}">${html}</div></body></html>`,
   );
