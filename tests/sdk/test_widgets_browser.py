@@ -263,16 +263,21 @@ def test_blocked_storage_falls_back_to_memory(sdk_stack, page):
     assert sdk_stack.wait_stats("demo-like", content, {"like": 1})["counts"] == {"like": 1}
 
 
-RECORD_BATCH_FETCHES = """(() => { const original = window.fetch;
+# Each POST /v1/batch the page makes: with keepalive? made while the page was being left? And the
+# page's own retry is put off (delays of 0.5 s and more, i.e. the backoff, stretched 30 times), so on
+# a busy machine too, only the leaving flush can send the click before the page is gone.
+RECORD_BATCH_FETCHES = """(() => { const original = window.fetch, delay = window.setTimeout;
+  for (const [target, name] of [[window, 'pagehide'], [document, 'visibilitychange']])
+    target.addEventListener(name, () => { window.testLeaving = true; }, true);
   window.fetch = function (input, init) {
     if (String(input).includes('/v1/batch')) {
       const log = JSON.parse(localStorage.getItem('test:batches') || '[]');
-      log.push({keepalive: !!(init && init.keepalive)});
+      log.push({keepalive: !!(init && init.keepalive), leaving: !!window.testLeaving});
       localStorage.setItem('test:batches', JSON.stringify(log));
     }
     return original.apply(this, arguments);
   };
-  Math.random = () => 0.999; })()"""  # (the backoff after a failure is then ~1 s, not 0.5-1 s)
+  window.setTimeout = (callback, ms, ...rest) => delay(callback, ms >= 500 ? ms * 30 : ms, ...rest); })()"""
 
 
 # Leaving a page fires both pagehide and visibilitychange (hidden) in Chromium; each test lets only one
@@ -285,9 +290,9 @@ ONLY = {
 
 @pytest.mark.parametrize("event", ["pagehide", "visibilitychange"])
 def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_left(sdk_stack, page, ch, event):
-    """The click's request fails (the network dropped), its retry waits ~1 s, and the visitor follows
-    a link at once: leaving the page sends it (fetch with keepalive, which outlives the page), and the
-    API stores it once. The old page's timers never run again, so only the leaving flush can send it."""
+    """The click's request fails (the network dropped), its retry waits for the backoff, and the visitor
+    follows a link meanwhile: leaving the page sends it (fetch with keepalive, which outlives the page),
+    and the API stores it once. The old page's timers never run again, so only the leaving flush can."""
     content = content_key()
     page.add_init_script(RECORD_BATCH_FETCHES)
     page.add_init_script(ONLY[event])
@@ -306,8 +311,6 @@ def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_l
     page.unroute("**/v1/batch")
     elsewhere = sdk_stack.pages.add(f"/left-{uuid.uuid4().hex[:8]}.html", "<!doctype html><title>elsewhere</title><p>no SDK here</p>")
     page.goto(elsewhere)  # pagehide (and visibilitychange to hidden) on the widget's page
-    left_after = time.monotonic() - dropped[0]
-    assert left_after < 0.9, f"left {left_after:.2f} s after the failure: the page's own retry may have run"
 
     count, _ = wait_for_rows(ch, "SELECT count() FROM raw.feedback_events WHERE content_key = {c:String}", {"c": content}, 1, timeout=10)
     assert count == 1, "the click arrived although its page was gone"
@@ -320,4 +323,4 @@ def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_l
     # after the page's DevTools agent has gone, so it carries HeadlessChrome's, a crawler's, which is
     # stored but never counted; a real browser sends its one user agent.)
     batches = page.evaluate("JSON.parse(localStorage.getItem('test:batches'))")  # (same origin, no SDK)
-    assert batches == [{"keepalive": True}, {"keepalive": True}], batches
+    assert batches == [{"keepalive": True, "leaving": False}, {"keepalive": True, "leaving": True}], batches
