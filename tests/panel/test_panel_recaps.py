@@ -230,3 +230,29 @@ def test_the_preview_fits_a_phone(browser, recaps_api, recap_world, artifacts):
         page.screenshot(path=str(artifacts / "panel-recaps-preview-360.png"))
     finally:
         context.close()
+
+
+def test_an_empty_period_still_shows_what_the_recap_says(browser, recaps_api, recap_world, artifacts):
+    """A project without signals (made after the build): the notice says so, the recap is still there."""
+    from feelback.control_plane.db import session_scope
+    from feelback.control_plane.projects import create_project
+
+    world, _ = recap_world
+    with session_scope(world.settings) as session:
+        quiet = create_project(session, "Quiet project", timezone=TIMEZONE)
+        project_id, secret_key = quiet.project.id, quiet.secret_key
+    with TestClient(create_app(world.settings), headers={"Authorization": f"Bearer {secret_key}", "User-Agent": BROWSER_UA}) as client:
+        body = client.get(PREVIEW.format(project_id), params={"period": "monthly"}).json()
+    assert (body["signals"], body["previous_signals"], body["built"]) == (0, 0, True)
+    assert "No signals in this period." in body["html"]
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        sign_in_with_key(page, recaps_api, secret_key)
+        page.get_by_role("link", name="Recaps").click()
+        expect(page.get_by_role("status").filter(has_text=re.compile(r"^No signals in Week \d+"))).to_be_visible()
+        expect(page.frame_locator("iframe.recap-frame").get_by_text("No signals in this period.")).to_be_visible()
+        check_screen(page, artifacts, "recaps-preview-empty")
+    finally:
+        context.close()
