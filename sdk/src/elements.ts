@@ -49,7 +49,7 @@ const Base = (typeof HTMLElement === "undefined" ? class {} : HTMLElement) as ty
 
 abstract class Widget extends Base {
   protected root = this.attachShadow({ mode: "open" });
-  private internals = this.attachInternals();
+  private internals = this.attachInternals?.(); // (Safari before 16.4 has none: then no states)
   protected client!: Client;
   // (no field is named like an attribute: React 19 would set such a property instead of the attribute)
   protected setKey = "";
@@ -133,7 +133,7 @@ abstract class Widget extends Base {
 
   private state(name: string, on: boolean): void {
     try {
-      on ? this.internals.states.add(name) : this.internals.states.delete(name);
+      on ? this.internals!.states.add(name) : this.internals!.states.delete(name);
     } catch {
       // (a browser from before 2024 has no custom states, or only --dashed ones: prefers-color-scheme decides)
     }
