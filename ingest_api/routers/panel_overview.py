@@ -5,14 +5,15 @@ project's time zone) and every content set of the project (or one): the set's st
 API gives them (totals, value counts, average, sentiment) and the previous period's totals to
 compare with, signals per day by sentiment, and the contents with most signals and with the best
 and worst sentiment. Numbers come from the same place as the stats API's: the last build's marts
-(``agg_content_set_daily`` per day, ``agg_content_*`` per content through the stats service's
-caches) plus the live delta since the build, so they equal the stats API's and are fresh within
-seconds. The previous period of a rolling window is the same number of days before it; of a
+(``agg_content_set_daily`` per day; ``agg_content_*`` per content, ranked by ClickHouse once per
+build, see ingest_api/stats/rankings.py) plus the live delta since the build, so they equal the
+stats API's and are fresh within seconds. The sets are read concurrently. The previous period of a rolling window is the same number of days before it; of a
 calendar window, the previous week, month or year.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from typing import Annotated, Literal
@@ -33,7 +34,8 @@ from ingest_api.errors import ApiError, invalid
 from ingest_api.routers.stats import RankedContent, SentimentOut, StatsOut, WindowOut, service_of
 from ingest_api.stats.freshness import LiveDelta
 from ingest_api.stats.measures import Measures
-from ingest_api.stats.queries import MARTS, _SUMS, _missing_relation
+from ingest_api.stats.rankings import BuiltRankings, Ranked, SetWindow
+from ingest_api.stats.queries import MARTS, _SUMS, MartWindow, _missing_relation
 from ingest_api.stats.service import Reader, StatsService, stats_json
 from ingest_api.stats.windows import Window, WindowBounds, resolve
 
@@ -42,6 +44,9 @@ router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"], dependenc
 OverviewWindow = Literal["7d", "30d", "90d", "week", "month", "year"]
 RANKED = 5
 DAY_ROWS_CACHED = 2_000
+# Rankings of a set and window per build: the first RANKING_DEPTH (at least) of each order.
+RANKINGS_CACHED = 2_000
+RANKING_DEPTH = 100
 
 
 class PeriodOut(BaseModel):
@@ -141,19 +146,6 @@ def _in(bounds: WindowBounds, by_day: dict[dt.date, Measures]) -> Measures:
     return result
 
 
-def _ranked(rules: ContentSetRules, measures: dict[str, Measures]) -> tuple[list[dict], list[dict], list[dict]]:
-    live = [(content, m) for content, m in measures.items() if m.signals > 0]
-    scored = [(content, m) for content, m in live if m.sentiment_score is not None]
-
-    def items(pairs: list[tuple[str, Measures]]) -> list[dict]:
-        return [{"content_key": content, **stats_json(m, rules)} for content, m in pairs[:RANKED]]
-
-    top = sorted(live, key=lambda pair: (-pair[1].signals, pair[0]))
-    best = sorted(scored, key=lambda pair: (-(pair[1].sentiment_score or 0.0), -pair[1].signals, pair[0]))
-    worst = sorted(scored, key=lambda pair: ((pair[1].sentiment_score or 0.0), -pair[1].signals, pair[0]))
-    return items(top), items(best), items(worst)
-
-
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
@@ -164,7 +156,8 @@ class Overview:
     def __init__(self, request: Request, project: Project, window: Window, content_key: str | None = None):
         self.content_key = content_key
         self.service: StatsService = service_of(request.app)
-        self.cache: MemoryCache = _day_cache(request)
+        self.cache = _app_cache(request, "panel_days", DAY_ROWS_CACHED)
+        self.rankings = _app_cache(request, "panel_rankings", RANKINGS_CACHED)
         self.reader = Reader(project.id, project.timezone or "UTC", secret=True)
         self.bounds = resolve(window, self.reader.timezone, self.service.now())
         self.previous = previous_period(self.bounds)
@@ -183,9 +176,15 @@ class Overview:
 
     async def read(self, content_sets: list[ContentSet]) -> OverviewOut:
         rules = {content_set.key: rules_of(content_set) for content_set in content_sets}
-        deltas: dict[str, LiveDelta] = {key: await self.service.live_delta(self.reader, rule) for key, rule in rules.items()}
+        # Independent reads run together: the sets' deltas, then the built days and every set's rankings.
+        found = await asyncio.gather(*(self.service.live_delta(self.reader, rule) for rule in rules.values()))
+        deltas: dict[str, LiveDelta] = dict(zip(rules, found, strict=True))
         watermarks = [delta.watermark for delta in deltas.values() if delta.watermark is not None]
-        built = await self.built_days([key for key, delta in deltas.items() if delta.watermark], min(watermarks, default=None))
+        built, *rankings = await asyncio.gather(
+            self.built_days([key for key, delta in deltas.items() if delta.watermark], min(watermarks, default=None)),
+            *(self._ranked(rules[key], delta) for key, delta in deltas.items() if self.content_key is None),
+        )
+        ranked = dict(zip(rules, rankings, strict=False))
 
         by_day: dict[str, dict[dt.date, Measures]] = {key: defaultdict(Measures) for key in rules}
         for (set_key, day), measures in built.items():
@@ -202,7 +201,7 @@ class Overview:
             current, before = _in(self.bounds, days), _in(self.previous, days)
             now_total.add(current)
             before_total.add(before)
-            sets_out.append(await self._set_out(content_set, rule, deltas[content_set.key], current, before))
+            sets_out.append(self._set_out(content_set, rule, ranked.get(content_set.key), current, before))
 
         last_day = min(self.bounds.end, self.bounds.today)
         day_rows = []
@@ -236,29 +235,45 @@ class Overview:
             as_of=_iso(min(checked, default=self.service.now())) or "",
         )
 
-    async def _contents(self, rules: ContentSetRules, delta: LiveDelta, bounds: WindowBounds) -> dict[str, Measures]:
-        """Every content's measures in ``bounds``: the built rows (through the stats service's cache) plus the live delta."""
-        built = await self.service.mart_set_contents(self.reader, rules, bounds, delta) or {}
-        return {
-            content: (built.get(content) or Measures()).copy().add(delta.of_content(content, bounds))
-            for content in built.keys() | delta.by_content.keys()
-        }
+    async def _ranked(self, rules: ContentSetRules, delta: LiveDelta) -> Ranked:
+        """The set's rankings: the built ones (read once per build, deeper when the delta touches
+        too many of them) merged with the delta's contents; kept per delta version."""
+        key = ("rankings", delta.watermark, self.reader.project_id, rules.key, self.bounds, self.previous)
+        built, version, ranked = self.rankings.get(key) or (None, None, None)
+        if ranked is not None and version == delta.version:
+            return ranked
+        touched, client = delta.by_content.keys(), self.service.client
+        if built is None or not built.enough(touched, RANKED):
+            depth = max(RANKING_DEPTH, 2 * (built.depth if built else 0), RANKED + 2 * len(touched))
+            if built is None:
+                built = BuiltRankings(SetWindow(self.reader.project_id, rules.key, *self._mart_windows(delta)), depth)
+            else:
+                built = built.deeper(depth)
+            await asyncio.gather(
+                run_in_threadpool(built.read_orders, client),
+                run_in_threadpool(built.fetch, client, touched),
+                run_in_threadpool(built.fetch, client, touched, True),
+            )
+        now = {content: delta.of_content(content, self.bounds) for content in touched}
+        before = {content: delta.of_content(content, self.previous) for content in touched}
+        ranked = await run_in_threadpool(built.ranked, client, now, before, RANKED)
+        self.rankings.put(key, (built, delta.version, ranked))
+        return ranked
 
-    async def _set_out(self, content_set: ContentSet, rules: ContentSetRules, delta: LiveDelta, current: Measures, before: Measures) -> SetOverviewOut:
-        if self.content_key is not None:  # one content: no rankings
+    def _mart_windows(self, delta: LiveDelta) -> tuple[MartWindow | None, MartWindow | None]:
+        if delta.watermark is None:  # nothing built yet: the delta is everything
+            return None, None
+        return MartWindow.of(self.bounds, delta.watermark), MartWindow.of(self.previous, delta.watermark)
+
+    def _set_out(self, content_set: ContentSet, rules: ContentSetRules, ranked: Ranked | None, current: Measures, before: Measures) -> SetOverviewOut:
+        if ranked is None:  # one content: no rankings
             return self._set_summary(content_set, rules, current, before, [], [], [], [])
-        contents = await self._contents(rules, delta, self.bounds)
-        previous = await self._contents(rules, delta, self.previous)
-        top, best, worst = _ranked(rules, contents)
-        moved = sorted(
-            (
-                (content, (contents.get(content) or Measures()).signals, (previous.get(content) or Measures()).signals)
-                for content in contents.keys() | previous.keys()
-            ),
-            key=lambda item: (-abs(item[1] - item[2]), -item[1], item[0]),
-        )
-        movers = [MoverOut(content_key=key, total=now, previous_total=then) for key, now, then in moved[:RANKED] if now != then]
-        return self._set_summary(content_set, rules, current, before, top, best, worst, movers)
+
+        def items(pairs: list[tuple[str, Measures]]) -> list[dict]:
+            return [{"content_key": content, **stats_json(measures, rules)} for content, measures in pairs]
+
+        movers = [MoverOut(content_key=key, total=total, previous_total=earlier) for key, total, earlier in ranked.movers]
+        return self._set_summary(content_set, rules, current, before, items(ranked.top), items(ranked.best), items(ranked.worst), movers)
 
     @staticmethod
     def _set_summary(
@@ -284,10 +299,11 @@ class Overview:
         )
 
 
-def _day_cache(request: Request) -> MemoryCache:
-    cache = getattr(request.app.state, "panel_days", None)
+def _app_cache(request: Request, name: str, entries: int) -> MemoryCache:
+    cache = getattr(request.app.state, name, None)
     if cache is None:
-        cache = request.app.state.panel_days = MemoryCache(DAY_ROWS_CACHED)
+        cache = MemoryCache(entries)
+        setattr(request.app.state, name, cache)
     return cache
 
 

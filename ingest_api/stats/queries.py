@@ -1,7 +1,8 @@
 """Reads of the marts built by dbt_project/: the last build's watermark and a window's measures.
 
 Every read is a primary-key range of one mart: (project_id, content_set[, content_key]) and then
-the window's rows, which are
+the window's rows (every content of a set on given days: agg_content_daily_by_set, where they are
+one range), which are
   - 7d/30d/90d: the row of agg_*_rolling when it was built as of today (its ``as_of_day`` is the
     watermark's date in the project's time zone), else the window's days of agg_*_daily;
   - week/month/year/all: the one row of agg_*_period for the period.
@@ -65,6 +66,17 @@ class MartWindow:
     condition: str
     parameters: tuple[tuple[str, object], ...]
 
+    @property
+    def table_of_contents(self) -> str:
+        """The mart that holds every content of a set in this window as one primary-key range: for
+        days, the daily rows ordered by day within the set (not the set's whole history)."""
+        return "agg_content_daily_by_set" if self.kind == "daily" else f"agg_content_{self.kind}"
+
+    def renamed(self, prefix: str) -> MartWindow:
+        """The same rows with parameters named ``prefix`` + name (two windows in one query)."""
+        condition = self.condition.replace("{", "{" + prefix)
+        return MartWindow(self.kind, condition, tuple((prefix + name, value) for name, value in self.parameters))
+
     @classmethod
     def of(cls, bounds: WindowBounds, watermark: dt.datetime) -> MartWindow:
         if bounds.rolling_days is None:
@@ -86,9 +98,10 @@ def read_contents(
     None when there are more than ``limit`` of them."""
     only = "AND content_key IN {contents:Array(String)}" if contents is not None else ""
     capped = "LIMIT {limit:UInt64}" if limit is not None else ""
+    table = window.table_of_contents if contents is None else f"agg_content_{window.kind}"
     sql = f"""
         SELECT content_key, {_SUMS}
-        FROM {MARTS}.agg_content_{window.kind}
+        FROM {MARTS}.{table}
         WHERE project_id = {{project_id:String}} AND content_set = {{content_set:String}} {only}
           AND {window.condition}
         GROUP BY content_key
