@@ -1,17 +1,22 @@
 """Panel benchmark in Debian's Chromium on loopback (prints figures; not a test).
 
-    .venv/bin/python -m bench.panel [--loads 10] [--signals 2000] [--reads 50]
+    .venv/bin/python -m bench.panel [--loads 10] [--signals 2000] [--reads 50] [--lighthouse]
+    .venv/bin/python -m bench.panel --raw-signals 1000000 [--contents 20000] [--days 365] [--data DIR]
 
 Builds nothing: run ``make install`` (or ``cd panel && npm run build``) first. Starts a local
-ClickHouse server and the API under ``bench/.data/`` with one project of ``--signals`` signals
-(sent through the public batch API, no dbt build: the overview reads the live delta), and prints:
+ClickHouse server and the API under ``bench/.data/`` (or ``--data``) with the demo project and
+either ``--signals`` signals sent through the public batch API (no dbt build: the overview reads
+the live delta), or with ``--raw-signals`` a year of that many signals written straight into the
+raw table and built by dbt, plus a day of fresh events (bench/panel_world.py; ``--data`` keeps the
+world for the next run). Prints:
 
 (a) the panel's files, raw and gzipped (-9): the initial JS and CSS that ``index.html`` loads, and
     the chunks loaded later (the chart library with the first chart);
+(c) ``GET /v1/projects/{id}/overview`` latency of every window (7d, 30d, 90d, week, month, year),
+    read in turn: the first read after the API started, then p50/p99 over ``--reads`` reads;
 (b) first screen interactive: from navigation start to the sign-in form rendered by the app, and to
     the overview's numbers shown (signed in with the project's secret key), in fresh contexts
     (cold cache), median and max over ``--loads`` loads;
-(c) ``GET /v1/projects/{id}/overview?window=7d`` latency p50/p99 over ``--reads`` reads;
 (d) with ``--lighthouse``: Lighthouse 12.2.3's scores (accessibility, best practices, performance)
     of the overview and the inbox, signed in as a person (npx fetches it; Debian's Chromium).
 """
@@ -19,22 +24,25 @@ ClickHouse server and the API under ``bench/.data/`` with one project of ``--sig
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
+import os
 import re
+import random
 import statistics
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.sdk import UA, percentile, start_api  # noqa: E402
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from bench.browser_timing import CHROMIUM, REPO, UA, Stack, chromium, demo_stack, percentile
+from bench.panel_world import seeded_world
+from bench.synthetic import CONTENT_SETS
 
 DIST = REPO / "panel" / "dist"
 
@@ -128,7 +136,6 @@ def signed_in_person(url: str, home: Path) -> tuple[str, str]:
 
 
 def lighthouse(url: str, home: Path, work: Path) -> None:
-    import os
     import subprocess
 
     session, project = signed_in_person(url, home)
@@ -146,76 +153,125 @@ def lighthouse(url: str, home: Path, work: Path) -> None:
         print(f"    {screen:<9} {scores['accessibility']} / {scores['best-practices']} / {scores['performance']}   ({report})")
 
 
+WINDOWS = ("7d", "30d", "90d", "week", "month", "year")
+# A value of each type of bench/synthetic.py's content sets, for signals sent while the bench reads.
+LIVE_VALUES = {"yesno": "yes", "rating": 4, "like": 1, "reaction": "heart"}
+
+
+@contextlib.contextmanager
+def live_traffic(url: str, public_key: str, per_second: float) -> Iterator[list[int]]:
+    """Signals sent through the API while the overview is read (creates on random pages of the
+    synthetic sets), so the live delta changes between reads as it does in production; yields
+    the count sent so far."""
+    sent = [0]
+    stop = threading.Event()
+
+    def send() -> None:
+        rng = random.Random(3)
+        with httpx.Client(base_url=url, headers={"X-Feelback-Key": public_key, "User-Agent": UA}, timeout=30) as client:
+            while not stop.wait(1 / per_second):
+                set_key = rng.choice(list(CONTENT_SETS))
+                signal_type = CONTENT_SETS[set_key][0]
+                value = {"message": "Live note: clear page"} if signal_type == "message" else {"value": LIVE_VALUES[signal_type]}
+                operation = {"op": "create", "content_set": set_key, "content_key": f"/docs/page-{rng.randint(0, 2000)}",
+                             "anonymous_id": f"live-{rng.randint(0, 10**9)}", **value}  # fmt: skip
+                if client.post("/v1/batch", json={"operations": [operation]}).status_code == 200:
+                    sent[0] += 1
+
+    thread = threading.Thread(target=send, daemon=True)
+    if per_second > 0:
+        thread.start()
+    try:
+        yield sent
+    finally:
+        stop.set()
+        if per_second > 0:
+            thread.join(timeout=30)
+
+
+def overview_latencies(url: str, secret: str, project_id: str, reads: int) -> None:
+    """Every window's overview, read in turn (so a busy moment of the machine hits them alike):
+    the first read of each after the API started (cold caches), then p50/p99 of ``reads`` more."""
+    headers = {"Authorization": f"Bearer {secret}"}
+    first: dict[str, float] = {}
+    times: dict[str, list[float]] = {window: [] for window in WINDOWS}
+    totals: dict[str, tuple[int, int]] = {}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        for attempt in range(reads + 1):
+            for window in WINDOWS:
+                started = time.perf_counter()
+                response = client.get(f"/v1/projects/{project_id}/overview", params={"window": window})
+                elapsed = (time.perf_counter() - started) * 1000
+                response.raise_for_status()
+                if attempt == 0:
+                    first[window] = elapsed
+                    body = response.json()
+                    totals[window] = (body["totals"]["signals"], sum(len(s["top"]) for s in body["sets"]))
+                else:
+                    times[window].append(elapsed)
+    print(f"(c) GET /v1/projects/{{id}}/overview, each window read in turn, {reads} reads each after the first (target 300 ms):")
+    print(f"    {'window':<7} {'signals':>9} {'first read':>11} {'p50':>9} {'p99':>9} {'max':>9}")
+    for window in WINDOWS:
+        values = times[window]
+        print(f"    {window:<7} {totals[window][0]:>9,} {first[window]:>8.1f} ms {percentile(values, 0.5):>6.1f} ms "
+              f"{percentile(values, 0.99):>6.1f} ms {max(values):>6.1f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=10)
-    parser.add_argument("--signals", type=int, default=2000)
-    parser.add_argument("--reads", type=int, default=50)
+    parser.add_argument("--signals", type=int, default=2000, help="signals sent through the API")
+    parser.add_argument("--raw-signals", type=int, help="instead: a year of this many signals written into the warehouse and built")
+    parser.add_argument("--contents", type=int, default=20_000, help="with --raw-signals: pages per content set")
+    parser.add_argument("--days", type=int, default=365, help="with --raw-signals: days of history")
+    parser.add_argument("--data", type=Path, help="with --raw-signals: the folder of the world, reused when made before")
+    parser.add_argument("--reads", type=int, default=50, help="overview reads of each window")
+    parser.add_argument("--live", type=float, default=2.0, help="with --raw-signals: signals a second sent while reading (0: none)")
     parser.add_argument("--lighthouse", action="store_true", help="also run Lighthouse on the overview and the inbox")
     args = parser.parse_args()
     if not (DIST / "index.html").exists():
         sys.exit("the panel is not built: run make install (or cd panel && npm run build)")
     sizes()
 
-    from playwright.sync_api import sync_playwright
-
-    from feelback.control_plane.db import session_scope, upgrade_control_plane
+    from feelback.control_plane.db import session_scope
     from feelback.control_plane.keys import KeyKind
     from feelback.control_plane.models import Project
     from feelback.control_plane.projects import issue_key
-    from feelback.demo import ensure_demo
-    from feelback.settings import Settings
-    from warehouse.client import get_client
-    from warehouse.local_server.process import ServerProcess
-    from warehouse.migrations import migrate
 
-    work = REPO / "bench" / ".data" / f"panel-{int(time.time())}"
-    home = work / "home"
-    home.mkdir(parents=True)
-    server = ServerProcess(data_dir=work / "clickhouse").start()
-    api = None
-    try:
-        settings = Settings(home=home, clickhouse_url=server.url, database_url=f"sqlite:///{home / 'control.db'}")
-        migrate(get_client(settings))
-        upgrade_control_plane(settings)
-        demo = ensure_demo(settings)
-        with session_scope(settings) as session:
-            _, secret = issue_key(session, session.get(Project, demo.project_id), KeyKind.secret, "bench")
-        api, url = start_api(home, server.url, settings.database_url)
-        began = time.monotonic()
-        seed(url, demo.public_key, args.signals)
-        print(f"    seeded {args.signals} signals in {time.monotonic() - began:.1f} s")
-        time.sleep(2)
+    def prepare(stack: Stack) -> None:
+        if args.raw_signals:
+            began = time.monotonic()
+            world = seeded_world(stack, args.raw_signals, args.contents, args.days)
+            print(f"    world ready in {time.monotonic() - began:.1f} s: {world}")
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            signin = load_times(browser, url, "/app/signin", {"form": "form button[type=submit]"}, args.loads, None)
+    work = args.data or REPO / "bench" / ".data" / f"panel-{int(time.time())}"
+    with demo_stack(work, prepare) as stack:
+        project_id = stack.demo.project_id
+        with session_scope(stack.settings) as session:
+            _, secret = issue_key(session, session.get(Project, project_id), KeyKind.secret, "bench")
+        if not args.raw_signals:
+            began = time.monotonic()
+            seed(stack.url, stack.demo.public_key, args.signals)
+            print(f"    seeded {args.signals} signals through the API in {time.monotonic() - began:.1f} s")
+            time.sleep(2)
+        print(f"    load average before the reads: {os.getloadavg()} on {os.cpu_count()} cores")
+        with live_traffic(stack.url, stack.demo.public_key, args.live if args.raw_signals else 0) as sent:
+            overview_latencies(stack.url, secret, project_id, args.reads)
+        print(f"    {sent[0]} signals sent through the API while reading")
+
+        with chromium() as browser:
+            signin = load_times(browser, stack.url, "/app/signin", {"form": "form button[type=submit]"}, args.loads, None)
             overview = load_times(
-                browser, url, f"/app/p/{demo.project_id}/overview",
+                browser, stack.url, f"/app/p/{project_id}/overview",
                 {"numbers": "[data-testid=kpi-signals] .kpi-value", "chart": ".chart canvas"},
-                args.loads, {"kind": "key", "token": secret, "projectId": demo.project_id},
+                args.loads, {"kind": "key", "token": secret, "projectId": project_id},
             )  # fmt: skip
-            browser.close()
         print(f"(b) from navigation start, cold cache, {args.loads} loads (median / max):")
         for label, values in (("sign-in form", signin["form"]), ("overview numbers", overview["numbers"]), ("overview chart", overview["chart"])):
             print(f"    {label:<18} {statistics.median(values):6.0f} ms / {max(values):6.0f} ms")
-
-        headers = {"Authorization": f"Bearer {secret}"}
-        latencies = []
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-            total = client.get(f"/v1/projects/{demo.project_id}/overview", params={"window": "7d"}).json()["totals"]["signals"]
-            for _ in range(args.reads):
-                started = time.perf_counter()
-                client.get(f"/v1/projects/{demo.project_id}/overview", params={"window": "7d"}).raise_for_status()
-                latencies.append((time.perf_counter() - started) * 1000)
-        print(f"(c) overview 7d of {total} signals: p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")
+        print(f"    load average after: {os.getloadavg()}")
         if args.lighthouse:
-            lighthouse(url, home, work)
-    finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=15)
-        server.stop()
+            lighthouse(stack.url, stack.home, stack.work)
 
 
 if __name__ == "__main__":

@@ -21,23 +21,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.sdk.support import DIST, PageServer  # noqa: E402
-
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+from bench.browser_timing import REPO, UA, chromium, demo_stack, percentile
+from tests.sdk.support import DIST, PageServer
 
 MEASURE = """<script>
 window.__scriptTag = performance.now();
@@ -73,33 +64,6 @@ def sizes() -> None:
         print(f"    {name:<13} {len(body):>6,} B raw  {len(gzip.compress(body, 9)):>6,} B gzipped")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def start_api(home: Path, clickhouse_url: str, database_url: str) -> tuple[subprocess.Popen, str]:
-    from feelback.settings import Settings
-    from feelback.stack import api_command
-    from warehouse.local_server.process import free_port
-
-    port = free_port()
-    settings = Settings(home=home, clickhouse_url=clickhouse_url, database_url=database_url, api_workers=1, log_level="warning")
-    env = {**os.environ, "FEELBACK_HOME": str(home), "FEELBACK_CLICKHOUSE_URL": clickhouse_url,
-           "FEELBACK_DATABASE_URL": database_url, "FEELBACK_RATE_LIMIT_VISITOR_PER_MINUTE": "1000000"}  # fmt: skip
-    log = open(home / "api.log", "ab")  # noqa: SIM115 (open as long as the process runs)
-    process = subprocess.Popen(api_command(settings, "127.0.0.1", port), cwd=REPO, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    sys.exit(f"the API did not start; see {home / 'api.log'}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=15)
@@ -110,102 +74,81 @@ def main() -> None:
         sys.exit("the SDK is not built: run make install (or cd sdk && npm run build)")
     sizes()
 
-    from playwright.sync_api import sync_playwright
-
-    from feelback.control_plane.db import upgrade_control_plane
-    from feelback.demo import ensure_demo
-    from feelback.settings import Settings
-    from warehouse.client import get_client
-    from warehouse.local_server.process import ServerProcess
-    from warehouse.migrations import migrate
-
-    work = REPO / "bench" / ".data" / f"sdk-{int(time.time())}"
-    home = work / "home"
-    home.mkdir(parents=True)
-    server = ServerProcess(data_dir=work / "clickhouse").start()
     pages = PageServer()
-    api = None
     try:
-        settings = Settings(home=home, clickhouse_url=server.url, database_url=f"sqlite:///{home / 'control.db'}")
-        migrate(get_client(settings))
-        upgrade_control_plane(settings)
-        demo = ensure_demo(settings)
-        api, url = start_api(home, server.url, settings.database_url)
-
-        contents = [f"/bench/{index}" for index in range(args.widgets)]
-        seeded = httpx.post(
-            f"{url}/v1/batch", headers={"X-Feelback-Key": demo.public_key, "User-Agent": UA},
-            json={"operations": [{"op": "create", "content_set": "demo-yesno", "content_key": key, "value": "yes",
-                                  "anonymous_id": f"bench-visitor-{index}"} for index, key in enumerate(contents)]},
-        )  # fmt: skip
-        seeded.raise_for_status()
-        time.sleep(2.5)  # counted by the stats API's live part
-
-        script = f'<script src="{url}/sdk/v1/feelback.js" data-key="{demo.public_key}" defer></script>'
-        widgets = "".join(f'<p><feelback-yesno set="demo-yesno" content="{key}"></feelback-yesno></p>' for key in contents)
-        page_url = pages.add("/many.html", f"<!doctype html><html lang=en><head><title>bench</title>{MEASURE % args.widgets}{script}</head><body>{widgets}</body></html>")
-        click_url = pages.add("/click.html", f'<!doctype html><html lang=en><head><title>bench</title>{script}</head><body><feelback-yesno set="demo-yesno" content="/bench/clicks"></feelback-yesno></body></html>')  # noqa: E501
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-            def load(page) -> tuple[float, float]:
-                page.wait_for_function("window.__ready !== undefined", timeout=30_000)
-                tag, ready = page.evaluate("[window.__scriptTag, window.__ready]")
-                return ready - tag, ready
-
-            cold, cold_nav, warm, warm_nav, requests = [], [], [], [], []
-            fetches: dict[str, list[tuple[float, float]]] = {}  # kind -> (start, duration) in fresh loads
-            for attempt in range(args.loads):
-                context = browser.new_context(user_agent=UA)
-                page = context.new_page()
-                seen: list[str] = []
-                page.on("request", lambda request, seen=seen: seen.append(request.url))
-                page.goto(page_url)
-                from_tag, from_nav = load(page)
-                cold.append(from_tag)
-                cold_nav.append(from_nav)
-                for entry in page.evaluate("performance.getEntriesByType('resource').map(e => [e.name, e.startTime, e.responseEnd])"):
-                    kind = "script" if "/sdk/" in entry[0] else "config" if "widget-config" in entry[0] else "stats" if "/v1/stats/" in entry[0] else None
-                    if kind:
-                        fetches.setdefault(kind, []).append((entry[1], entry[2] - entry[1]))
-                counts = page.evaluate("[...document.querySelectorAll('feelback-yesno')].map(e => e.shadowRoot.querySelector('.count').textContent)")
-                assert counts == ["1"] * args.widgets, counts[:5]
-                if attempt == 0:
-                    requests = list(seen)
-                page.reload()
-                from_tag, from_nav = load(page)
-                warm.append(from_tag)
-                warm_nav.append(from_nav)
-                context.close()
-            stats_reads = [seen for seen in requests if "/v1/stats/" in seen]
-            config_reads = [seen for seen in requests if "/v1/widget-config" in seen]
-            print(f"(b) {args.widgets} widgets interactive with counts, {args.loads} loads "
-                  f"(requests of one load: {len(stats_reads)} stats read, {len(config_reads)} config read, {len(requests)} in all)")  # fmt: skip
-            print(f"    fresh context: script tag -> ready median {statistics.median(cold):.0f} ms (max {max(cold):.0f}); "
-                  f"navigation -> ready median {statistics.median(cold_nav):.0f} ms")  # fmt: skip
-            print("    fresh context, median start + duration of: " + ", ".join(
-                f"{kind} {statistics.median(s for s, _ in times):.0f} + {statistics.median(d for _, d in times):.0f} ms"
-                for kind, times in fetches.items()))  # fmt: skip
-            print(f"    script cached: script tag -> ready median {statistics.median(warm):.0f} ms (max {max(warm):.0f}); "
-                  f"navigation -> ready median {statistics.median(warm_nav):.0f} ms")  # fmt: skip
-
-            context = browser.new_context(user_agent=UA)
-            page = context.new_page()
-            page.goto(click_url)
-            page.wait_for_selector("feelback-yesno:state(ready)", state="attached")
-            result = page.evaluate(CLICKS, args.clicks)
-            times = result["times"]
-            print(f"(c) click -> acknowledged over {args.clicks} clicks ({result['seen']}): "
-                  f"p50 {percentile(times, 0.5):.1f} ms, p99 {percentile(times, 0.99):.1f} ms, max {max(times):.1f} ms")  # fmt: skip
-            context.close()
-            browser.close()
+        with demo_stack(REPO / "bench" / ".data" / f"sdk-{int(time.time())}") as stack:
+            run(stack.url, stack.demo.public_key, pages, args)
     finally:
         pages.close()
-        if api is not None:
-            api.send_signal(signal.SIGTERM)
-            api.wait(timeout=20)
-        server.stop()
+
+
+def run(url: str, public_key: str, pages: PageServer, args: argparse.Namespace) -> None:
+    contents = [f"/bench/{index}" for index in range(args.widgets)]
+    seeded = httpx.post(
+        f"{url}/v1/batch", headers={"X-Feelback-Key": public_key, "User-Agent": UA},
+        json={"operations": [{"op": "create", "content_set": "demo-yesno", "content_key": key, "value": "yes",
+                              "anonymous_id": f"bench-visitor-{index}"} for index, key in enumerate(contents)]},
+    )  # fmt: skip
+    seeded.raise_for_status()
+    time.sleep(2.5)  # counted by the stats API's live part
+
+    script = f'<script src="{url}/sdk/v1/feelback.js" data-key="{public_key}" defer></script>'
+    widgets = "".join(f'<p><feelback-yesno set="demo-yesno" content="{key}"></feelback-yesno></p>' for key in contents)
+    page_url = pages.add("/many.html", f"<!doctype html><html lang=en><head><title>bench</title>{MEASURE % args.widgets}{script}</head><body>{widgets}</body></html>")
+    click_url = pages.add("/click.html", f'<!doctype html><html lang=en><head><title>bench</title>{script}</head><body><feelback-yesno set="demo-yesno" content="/bench/clicks"></feelback-yesno></body></html>')  # noqa: E501
+
+    with chromium() as browser:
+
+        def load(page) -> tuple[float, float]:
+            page.wait_for_function("window.__ready !== undefined", timeout=30_000)
+            tag, ready = page.evaluate("[window.__scriptTag, window.__ready]")
+            return ready - tag, ready
+
+        cold, cold_nav, warm, warm_nav, requests = [], [], [], [], []
+        fetches: dict[str, list[tuple[float, float]]] = {}  # kind -> (start, duration) in fresh loads
+        for attempt in range(args.loads):
+            context = browser.new_context(user_agent=UA)
+            page = context.new_page()
+            seen: list[str] = []
+            page.on("request", lambda request, seen=seen: seen.append(request.url))
+            page.goto(page_url)
+            from_tag, from_nav = load(page)
+            cold.append(from_tag)
+            cold_nav.append(from_nav)
+            for entry in page.evaluate("performance.getEntriesByType('resource').map(e => [e.name, e.startTime, e.responseEnd])"):
+                kind = "script" if "/sdk/" in entry[0] else "config" if "widget-config" in entry[0] else "stats" if "/v1/stats/" in entry[0] else None
+                if kind:
+                    fetches.setdefault(kind, []).append((entry[1], entry[2] - entry[1]))
+            counts = page.evaluate("[...document.querySelectorAll('feelback-yesno')].map(e => e.shadowRoot.querySelector('.count').textContent)")
+            assert counts == ["1"] * args.widgets, counts[:5]
+            if attempt == 0:
+                requests = list(seen)
+            page.reload()
+            from_tag, from_nav = load(page)
+            warm.append(from_tag)
+            warm_nav.append(from_nav)
+            context.close()
+        stats_reads = [seen for seen in requests if "/v1/stats/" in seen]
+        config_reads = [seen for seen in requests if "/v1/widget-config" in seen]
+        print(f"(b) {args.widgets} widgets interactive with counts, {args.loads} loads "
+              f"(requests of one load: {len(stats_reads)} stats read, {len(config_reads)} config read, {len(requests)} in all)")  # fmt: skip
+        print(f"    fresh context: script tag -> ready median {statistics.median(cold):.0f} ms (max {max(cold):.0f}); "
+              f"navigation -> ready median {statistics.median(cold_nav):.0f} ms")  # fmt: skip
+        print("    fresh context, median start + duration of: " + ", ".join(
+            f"{kind} {statistics.median(s for s, _ in times):.0f} + {statistics.median(d for _, d in times):.0f} ms"
+            for kind, times in fetches.items()))  # fmt: skip
+        print(f"    script cached: script tag -> ready median {statistics.median(warm):.0f} ms (max {max(warm):.0f}); "
+              f"navigation -> ready median {statistics.median(warm_nav):.0f} ms")  # fmt: skip
+
+        context = browser.new_context(user_agent=UA)
+        page = context.new_page()
+        page.goto(click_url)
+        page.wait_for_selector("feelback-yesno:state(ready)", state="attached")
+        result = page.evaluate(CLICKS, args.clicks)
+        times = result["times"]
+        print(f"(c) click -> acknowledged over {args.clicks} clicks ({result['seen']}): "
+              f"p50 {percentile(times, 0.5):.1f} ms, p99 {percentile(times, 0.99):.1f} ms, max {max(times):.1f} ms")  # fmt: skip
+        context.close()
 
 
 if __name__ == "__main__":
