@@ -6,14 +6,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
-from pipelines.defs.dlt.control_plane import DATABASE as RAW_APP
+from pipelines.defs.dlt.control_plane import DATABASE as RAW_APP, REPLICATED_COLUMNS
 from pipelines.defs.raw.assets import RAW_EVENTS
 from pipelines.defs.sentiment.assets import MESSAGE_SENTIMENT
 
 SOURCE_ASSETS = {
     ("raw", "feedback_events"): RAW_EVENTS,
-    (RAW_APP, "projects"): dg.AssetKey([RAW_APP, "projects"]),
-    (RAW_APP, "content_sets"): dg.AssetKey([RAW_APP, "content_sets"]),
+    **{(RAW_APP, table): dg.AssetKey([RAW_APP, table]) for table in REPLICATED_COLUMNS},
     ("enrichment", "message_sentiment"): MESSAGE_SENTIMENT,
 }
 GROUPS = {"staging": "dbt_staging", "intermediate": "dbt_staging", "marts": "marts"}

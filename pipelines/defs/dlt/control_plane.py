@@ -1,9 +1,14 @@
 """The control-plane tables analysis needs, replicated by dlt into ClickHouse ``raw_app``.
 
-Only projects (time zone, retention) and content sets (type, per-type config, rules) go over,
-each merged on its primary key. They are small (one row per project or set), so every run reads
-them whole: no cursor to trust, and an edit made by any means arrives. API keys (hashes), recap
-subscriptions (e-mail addresses) and the job tables never leave the control plane. Rows deleted
+Projects (time zone, retention), content sets (type, per-type config, rules), recap deliveries and
+export requests (for the business dashboard) go over, each merged on its primary key, and only the
+columns listed here. Every run reads them whole: projects and sets are small, and deliveries and
+exports change status after they are created (pending, then sent or failed; retried later) with no
+column that records the change, so a cursor on ``created_at`` or ``id`` would keep a row's first
+status for ever. (An ``updated_at`` in the control plane would make them incremental.)
+No personal data leaves the control plane: not a delivery's recipient or its error (relays quote
+addresses), not an export's filters (a visitor id may be one), path or error; API keys (hashes),
+recap subscriptions (e-mail addresses) and the other job tables stay out altogether. Rows deleted
 in the control plane stay in ``raw_app``: the marts only look projects and sets up.
 """
 
@@ -26,6 +31,8 @@ REPLICATED_COLUMNS = {
         "id", "project_id", "key", "name", "signal_type", "config", "edit_window_seconds", "one_per_visitor",
         "public_stats", "created_at", "updated_at",
     ],
+    "recap_deliveries": ["id", "project_id", "period_kind", "period_start", "status", "attempts", "sent_at", "created_at"],
+    "export_requests": ["id", "project_id", "format", "status", "created_at", "finished_at"],
 }
 
 
