@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     # Write-ahead spool under <home>/spool/: past this many undrained bytes the API answers 503.
     spool_max_bytes: int = 512 * 1024 * 1024
     spool_drain_interval_ms: int = 250
+    # How often the drainer records its lane's backlog in ClickHouse (ops.spool_backlog); 0: never.
+    spool_backlog_seconds: float = 10
     ingest_max_body_bytes: int = 1024 * 1024
     rate_limit_visitor_per_minute: int = 120
     # Proxies in front of the API whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated.

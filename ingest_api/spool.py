@@ -377,6 +377,14 @@ class Spool:
         with self._io_lock:
             return list(self._sealed)
 
+    def backlog(self) -> tuple[int, int, float]:
+        """Undrained bytes (queued ones included), undrained segments (the active one included) and the
+        age in seconds of the oldest of them (segment names start with their creation time), from memory."""
+        with self._io_lock:
+            paths = [segment.path for segment in self._sealed] + ([self._active] if self._active is not None else [])
+        oldest = min((int(path.name.split("-", 1)[0]) for path in paths), default=None)
+        return self.undrained_bytes, len(paths), 0.0 if oldest is None else max(0.0, time.time() - oldest / 1e9)
+
     @staticmethod
     def read(segment: Segment) -> list[bytes]:
         payloads, valid = read_frames(segment.path.read_bytes()[: segment.size])

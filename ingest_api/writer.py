@@ -20,7 +20,8 @@ up to ``busy_seconds`` before sending it; otherwise it sends every interval, so 
 queryable at once and the last records of a burst do not wait.
 
 While ClickHouse is unreachable the drainer retries with backoff (up to 5 s) and the spool fills up
-to its budget; nothing is dropped and nothing is skipped.
+to its budget; nothing is dropped and nothing is skipped. Every few seconds the drainer also records
+the lane's backlog in ``ops.spool_backlog`` (``ingest_api.spool_backlog``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import structlog
 from clickhouse_connect.driver.client import Client
 
 from ingest_api.spool import Segment, Spool, SpoolBusy
+from ingest_api.spool_backlog import BacklogRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +76,7 @@ class Drainer:
         batch_rows: int = 20_000,
         busy_bytes: int = BUSY_BYTES,
         busy_seconds: float = BUSY_SECONDS,
+        backlog: BacklogRecorder | None = None,
     ):
         self.spool = spool
         self.client_factory = client_factory
@@ -81,6 +84,7 @@ class Drainer:
         self.batch_rows = batch_rows
         self.busy_bytes = busy_bytes
         self.busy_seconds = max(busy_seconds, interval_seconds)
+        self.backlog = backlog
         self._active_seen: tuple[Path | None, int] = (None, 0)  # (active segment, its size) at the previous tick
         self._client: Client | None = None
         self._stop = threading.Event()
@@ -120,11 +124,23 @@ class Drainer:
                 self.failures += 1
                 log.warning("spool_drain_failed", error=str(exc)[:500], retry_in=round(backoff, 2))
                 self._reset_client()
-                self._stop.wait(backoff)
+                self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             backoff = self.interval_seconds
+            if self.backlog is not None and self.backlog.record():
+                self.backlog.send(self._client_now)
             self._stop.wait(self.interval_seconds)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry, still recording the backlog when due (kept until the warehouse is back)."""
+        if self.backlog is None:
+            self._stop.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            self.backlog.record()
+            self._stop.wait(min(left, self.backlog.every_seconds or left))
 
     def _due(self) -> bool:
         """Whether to seal and send now: unless the active segment grew by ``busy_bytes`` or more

@@ -20,6 +20,9 @@ _WAREHOUSE = ServerProcess(data_dir=_HOME / "clickhouse")
 os.environ["FEELBACK_HOME"] = str(_HOME)
 os.environ["FEELBACK_CLICKHOUSE_URL"] = _WAREHOUSE.url
 os.environ["FEELBACK_WAREHOUSE_DATA_DIR"] = str(_WAREHOUSE.data_dir)
+# APIs started by tests record no spool backlog (ops.spool_backlog) unless a test asks for it
+# (tests/api/spool_outage.py): rows landing meanwhile would move the operations charts under comparison.
+os.environ["FEELBACK_SPOOL_BACKLOG_SECONDS"] = "0"
 
 
 def pytest_sessionfinish(session, exitstatus):

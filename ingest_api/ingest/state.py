@@ -22,6 +22,7 @@ from ingest_api.ingest.refusals import Refusal
 from ingest_api.privacy import DailySalts, EditTokens, load_or_create_secret
 from ingest_api.ratelimit import IngestLimits
 from ingest_api.spool import Spool
+from ingest_api.spool_backlog import BacklogRecorder
 from ingest_api.writer import Drainer
 
 CACHE_SECONDS = 5.0
@@ -52,6 +53,7 @@ class SignalIngest:
             self.spool,
             lambda: get_client(settings, send_receive_timeout=30),
             interval_seconds=settings.spool_drain_interval_ms / 1000,
+            backlog=BacklogRecorder(self.spool, settings.spool_backlog_seconds) if settings.spool_backlog_seconds > 0 else None,
         )
         self.clock: Callable[[], float] = time.time
         self._keys = LoadingCache(CACHE_SECONDS, expected=(ApiError,))  # a refused key: an answer, not a warning

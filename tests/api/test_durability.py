@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import threading
 import time
 import uuid
 
@@ -19,50 +17,13 @@ import pytest
 from ingest_api.spool import Spool
 from ingest_api.writer import Drainer
 from tests.api.ingest_support import BROWSER_UA, ApiProcess, ingest_settings, seed_project, wait_for_rows
+from tests.api.spool_outage import TcpProxy
 from warehouse.local_server.process import free_port
 
 COUNT_BY_KEYS = (
     "SELECT count(), uniqExact(idempotency_key) FROM raw.feedback_events "
     "WHERE project_id = {p:String} AND idempotency_key IN {keys:Array(String)}"
 )
-
-
-class TcpProxy:
-    """Forwards ``listen_port`` to ``target_port`` on loopback: the warehouse 'coming back'."""
-
-    def __init__(self, listen_port: int, target_port: int):
-        self.target_port = target_port
-        self.server = socket.create_server(("127.0.0.1", listen_port))
-        self.closed = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.closed.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.closed.set()
-        self.server.close()
 
 
 def creates(api_url: str, public_key: str, keys: list[str], concurrency: int = 20) -> list[httpx.Response]:
