@@ -132,3 +132,17 @@ def superset_api(superset):
     client = superset.api()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def spool_outage(clickhouse_server, tmp_path_factory):
+    """A real backlog: an API whose ClickHouse is unreachable for a few seconds while signals arrive
+    (tests/api/spool_outage.py), so the operations dashboard's spool charts have rows to show."""
+    from tests.api.spool_outage import warehouse_outage
+    from warehouse.client import get_client
+
+    client = get_client()
+    try:
+        return warehouse_outage(clickhouse_server, client, tmp_path_factory.mktemp("outage") / "home")
+    finally:
+        client.close()

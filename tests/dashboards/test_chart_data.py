@@ -101,7 +101,7 @@ def project_with_rows(ch, names: list[str], preferred: str) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(CHARTS))
-def test_chart_returns_the_rows_of_its_question(superset, superset_api, ch, warehouse_build, live_project, name):
+def test_chart_returns_the_rows_of_its_question(superset, superset_api, ch, warehouse_build, live_project, spool_outage, name):
     dataset = DATASETS[CHARTS[name]["dataset"]]
     if "{project_id:" not in question_sql(dataset):
         project_id = None  # a question over all projects (business, build freshness)

@@ -55,7 +55,7 @@ def signed_in(superset, browser):
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehouse_build, live_project, ch, name):
+def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehouse_build, live_project, spool_outage, ch, name):
     from tests.dashboards.test_chart_data import project_with_rows
 
     spec = DASHBOARDS[name]
