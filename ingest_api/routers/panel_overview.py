@@ -34,7 +34,7 @@ from ingest_api.errors import ApiError, invalid
 from ingest_api.routers.stats import RankedContent, SentimentOut, StatsOut, WindowOut, service_of
 from ingest_api.stats.freshness import LiveDelta
 from ingest_api.stats.measures import Measures
-from ingest_api.stats.rankings import BuiltRankings, Ranked, SetWindow
+from ingest_api.stats.rankings import BuiltRankings, Ranked, SetDelta
 from ingest_api.stats.queries import MARTS, _SUMS, MartWindow, _missing_relation
 from ingest_api.stats.service import Reader, StatsService, stats_json
 from ingest_api.stats.windows import Window, WindowBounds, resolve
@@ -44,8 +44,8 @@ router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"], dependenc
 OverviewWindow = Literal["7d", "30d", "90d", "week", "month", "year"]
 RANKED = 5
 DAY_ROWS_CACHED = 2_000
-# Rankings of a set and window per build: the first RANKING_DEPTH (at least) of each order.
-RANKINGS_CACHED = 2_000
+# Rankings of a project's sets in a window per build: the first RANKING_DEPTH (at least) of each order.
+RANKINGS_CACHED = 1_000
 RANKING_DEPTH = 100
 
 
@@ -180,11 +180,10 @@ class Overview:
         found = await asyncio.gather(*(self.service.live_delta(self.reader, rule) for rule in rules.values()))
         deltas: dict[str, LiveDelta] = dict(zip(rules, found, strict=True))
         watermarks = [delta.watermark for delta in deltas.values() if delta.watermark is not None]
-        built, *rankings = await asyncio.gather(
+        built, ranked = await asyncio.gather(
             self.built_days([key for key, delta in deltas.items() if delta.watermark], min(watermarks, default=None)),
-            *(self._ranked(rules[key], delta) for key, delta in deltas.items() if self.content_key is None),
+            self._rankings(deltas),
         )
-        ranked = dict(zip(rules, rankings, strict=False))
 
         by_day: dict[str, dict[dt.date, Measures]] = {key: defaultdict(Measures) for key in rules}
         for (set_key, day), measures in built.items():
@@ -235,35 +234,52 @@ class Overview:
             as_of=_iso(min(checked, default=self.service.now())) or "",
         )
 
-    async def _ranked(self, rules: ContentSetRules, delta: LiveDelta) -> Ranked:
-        """The set's rankings: the built ones (read once per build, deeper when the delta touches
-        too many of them) merged with the delta's contents; kept per delta version."""
-        key = ("rankings", delta.watermark, self.reader.project_id, rules.key, self.bounds, self.previous)
-        built, version, ranked = self.rankings.get(key) or (None, None, None)
-        if ranked is not None and version == delta.version:
-            return ranked
-        touched, client = delta.by_content.keys(), self.service.client
-        if built is None or not built.enough(touched, RANKED):
-            depth = max(RANKING_DEPTH, 2 * (built.depth if built else 0), RANKED + 2 * len(touched))
-            if built is None:
-                built = BuiltRankings(SetWindow(self.reader.project_id, rules.key, *self._mart_windows(delta)), depth)
-            else:
-                built = built.deeper(depth)
-            await asyncio.gather(
-                run_in_threadpool(built.read_orders, client),
-                run_in_threadpool(built.fetch, client, touched),
-                run_in_threadpool(built.fetch, client, touched, True),
-            )
-        now = {content: delta.of_content(content, self.bounds) for content in touched}
-        before = {content: delta.of_content(content, self.previous) for content in touched}
-        ranked = await run_in_threadpool(built.ranked, client, now, before, RANKED)
-        self.rankings.put(key, (built, delta.version, ranked))
-        return ranked
+    async def _rankings(self, deltas: dict[str, LiveDelta]) -> dict[str, Ranked]:
+        """Every set's rankings (none for one content's overview); sets whose deltas stand on
+        different builds (for a moment after a build) are ranked per build."""
+        if self.content_key is not None:
+            return {}
+        by_build: dict[dt.datetime | None, dict[str, LiveDelta]] = defaultdict(dict)
+        for key, delta in deltas.items():
+            by_build[delta.watermark][key] = delta
+        found: dict[str, Ranked] = {}
+        for watermark, group in by_build.items():
+            found.update(await self._rankings_of(watermark, group))
+        return found
 
-    def _mart_windows(self, delta: LiveDelta) -> tuple[MartWindow | None, MartWindow | None]:
-        if delta.watermark is None:  # nothing built yet: the delta is everything
+    async def _rankings_of(self, watermark: dt.datetime | None, deltas: dict[str, LiveDelta]) -> dict[str, Ranked]:
+        """The built rankings (read once per build, deeper when the delta touches too many of
+        them) merged with the deltas' contents; kept per delta versions."""
+        key = ("rankings", watermark, self.reader.project_id, self.bounds, self.previous)
+        versions = {set_key: delta.version for set_key, delta in deltas.items()}
+        built, seen, ranked = self.rankings.get(key) or (None, {}, {})
+        if all(set_key in ranked and seen.get(set_key) == version for set_key, version in versions.items()):
+            return {set_key: ranked[set_key] for set_key in deltas}
+        touched = {set_key: delta.by_content.keys() for set_key, delta in deltas.items()}
+        client = self.service.client
+        if built is None or not built.enough(touched, RANKED):
+            depth = max(RANKING_DEPTH, RANKED + 2 * max(len(contents) for contents in touched.values()))
+            if built is None:
+                built = BuiltRankings(self.reader.project_id, *self._mart_windows(watermark), depth)
+            else:
+                built = built.deeper(max(depth, 2 * built.depth if all(set_key in built.orders for set_key in touched) else built.depth))
+            pairs = {(set_key, content) for set_key, contents in touched.items() for content in contents}
+            await run_in_threadpool(built.read_orders, client, sorted(touched.keys() | built.orders.keys()), pairs)
+        changes = {
+            set_key: SetDelta(
+                {content: delta.of_content(content, self.bounds) for content in delta.by_content},
+                {content: delta.of_content(content, self.previous) for content in delta.by_content},
+            )
+            for set_key, delta in deltas.items()
+        }
+        ranked = {**ranked, **await run_in_threadpool(built.ranked, client, changes, RANKED)}
+        self.rankings.put(key, (built, {**seen, **versions}, ranked))
+        return {set_key: ranked[set_key] for set_key in deltas}
+
+    def _mart_windows(self, watermark: dt.datetime | None) -> tuple[MartWindow | None, MartWindow | None]:
+        if watermark is None:  # nothing built yet: the delta is everything
             return None, None
-        return MartWindow.of(self.bounds, delta.watermark), MartWindow.of(self.previous, delta.watermark)
+        return MartWindow.of(self.bounds, watermark), MartWindow.of(self.previous, watermark)
 
     def _set_out(self, content_set: ContentSet, rules: ContentSetRules, ranked: Ranked | None, current: Measures, before: Measures) -> SetOverviewOut:
         if ranked is None:  # one content: no rankings

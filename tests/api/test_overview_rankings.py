@@ -10,7 +10,7 @@ import random
 import pytest
 
 from ingest_api.stats.measures import Measures
-from ingest_api.stats.rankings import BuiltRankings, SetWindow
+from ingest_api.stats.rankings import BuiltRankings, Numbers, SetDelta
 
 LIMIT = 5
 
@@ -31,12 +31,18 @@ def brute_force(current: dict[str, Measures], previous: dict[str, Measures], lim
 
 
 def built(current: dict[str, Measures], previous: dict[str, Measures], depth: int) -> BuiltRankings:
-    """What BuiltRankings.read returns, from a brute-force ranking, with every built measure known."""
+    """What BuiltRankings.read_orders finds, from a brute-force ranking, with every built number and measure known."""
     top, best, worst, movers = brute_force(current, previous, limit=depth)
     orders = {"top": [key for key, _ in top], "best": [key for key, _ in best], "worst": [key for key, _ in worst],
               "movers": [key for key, _, _ in movers]}  # fmt: skip
-    return BuiltRankings(SetWindow("p", "s", None, None), depth, orders, {key: (now, then) for key, now, then in movers},
-                         dict(current), dict(previous))  # fmt: skip
+    every = current.keys() | previous.keys()
+    return BuiltRankings(
+        "p", None, None, depth, {"s": orders},
+        numbers={("s", key): Numbers(m.signals, m.scored_signals, m.sentiment_sum) for key, m in current.items()},
+        earlier={("s", key): (previous.get(key) or Measures()).signals for key in every},
+        moved={("s", key): (now, then) for key, now, then in movers},
+        current={("s", key): m for key, m in current.items()},
+    )  # fmt: skip
 
 
 def measures(rng: random.Random, low: int = 0) -> Measures:
@@ -64,9 +70,9 @@ def test_merging_the_touched_contents_ranks_as_merging_every_content(seed):
 
     untouched = {key: m.copy() for key, m in current.items()}
     rankings = built(current, previous, depth=rng.choice([LIMIT, LIMIT + 3, 100]))
-    if not rankings.enough(set(touched), LIMIT):
+    if not rankings.enough({"s": set(touched)}, LIMIT):
         rankings = built(current, previous, depth=1000)
-    ranked = rankings.ranked(None, now_delta, then_delta, LIMIT)
+    ranked = rankings.ranked(None, {"s": SetDelta(now_delta, then_delta)}, LIMIT)["s"]
 
     every_now = {key: (current.get(key) or Measures()).copy().add(now_delta.get(key, Measures())) for key in current.keys() | set(touched)}
     every_then = {key: (previous.get(key) or Measures()).copy().add(then_delta.get(key, Measures())) for key in previous.keys() | set(touched)}
@@ -77,5 +83,6 @@ def test_merging_the_touched_contents_ranks_as_merging_every_content(seed):
 def test_too_few_untouched_contents_in_the_orders_read_is_not_enough():
     current = {f"/p{n}": Measures(signals=10 - n) for n in range(8)}
     rankings = built(current, {}, depth=6)
-    assert rankings.enough({"/p0"}, LIMIT) and not rankings.enough({"/p0", "/p1"}, LIMIT)
-    assert built(current, {}, depth=9).enough(set(current), LIMIT)  # fewer than depth: the whole order was read
+    assert rankings.enough({"s": {"/p0"}}, LIMIT) and not rankings.enough({"s": {"/p0", "/p1"}}, LIMIT)
+    assert built(current, {}, depth=9).enough({"s": set(current)}, LIMIT)  # fewer than depth: the whole order was read
+    assert not rankings.enough({"another set": set()}, LIMIT)  # its orders were not read
