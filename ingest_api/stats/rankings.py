@@ -4,13 +4,15 @@ ranked by ClickHouse once per build, merged with the live delta on each read.
 Reading every content of a set into Python to rank it costs in proportion to the set's contents
 (a million signals on 20,000 pages a set: seconds per overview). Instead one query for all the
 project's sets has ClickHouse rank the built contents of the window and return the first
-``depth`` of each order and set (only the columns ranking needs); the full measures are read, in
-one query per period, for the few contents a read shows and for those the live delta touches.
-Between two builds only touched contents can move: a read ranks the touched contents, merged,
-together with the first untouched ones of each order. That is exact: an untouched content that is
-not among the first ``limit`` untouched ones of an order ranks below them whatever the delta
-does. When an order's first ``depth`` hold too few untouched contents, the orders are read again
-deeper.
+``depth`` of each order and set, with only the numbers ranking needs (signals, scored signals,
+sentiment sum; signals in the previous period), and the same numbers of the contents the live
+delta touches. Between two builds only touched contents can move: a read ranks the touched
+contents, merged, together with the first untouched ones of each order. That is exact: an
+untouched content that is not among the first ``limit`` untouched ones of an order ranks below
+them whatever the delta does. When an order's first ``depth`` hold too few untouched contents,
+the orders are read again deeper. The full measures (value counts...) are read, in one query,
+only for the few candidates of each order (``SLACK`` more than shown, as float sums of two
+tables may differ in the last bit), which are ranked again by them.
 
 The orders, as the stats API's ``top`` and the overview always ranked them:
   top     most signals first, then by content key;
