@@ -77,7 +77,8 @@ def parts_of(settings: Settings) -> list[Part]:
                 "api",
                 api_command(settings, settings.api_host, settings.api_port),
                 f"{api}/healthz",
-                {"API": api, "API docs": f"{api}/docs", "Panel": f"{api}/app/", "Widgets demo": f"{api}/demo/"},
+                {"API": api, "API docs": f"{api}/docs", "Panel": f"{api}/app/", **_mail_outbox(settings),
+                 "Widgets demo": f"{api}/demo/"},
             )
         )
     if (ROOT / "workspace.yaml").exists():
@@ -110,6 +111,14 @@ def parts_of(settings: Settings) -> list[Part]:
 
         parts.append(stack_part(settings))
     return parts
+
+
+def _mail_outbox(settings: Settings) -> dict[str, str]:
+    """The outbox folder, when mails are files: a newcomer signing up in the panel finds the link there."""
+    url = settings.outbox_url
+    if not url.startswith("file://"):
+        return {}
+    return {"Mail outbox": f"{url.removeprefix('file://')}/  (sign-up links and recaps, as .eml files)"}
 
 
 def _dagster_home(settings: Settings) -> Path:

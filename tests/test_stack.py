@@ -56,6 +56,7 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         assert "warehouse: applied 0001_raw_feedback_events" in printed
         for url in (f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{api_port}/docs", f"http://127.0.0.1:{dagster_port}"):
             assert url in printed
+        assert f"Mail outbox        {tmp_path / '.feelback' / 'outbox'}/" in printed  # where the sign-up mail lands
         assert answers(f"http://127.0.0.1:{api_port}/healthz")
         assert answers(f"http://127.0.0.1:{dagster_port}/server_info")
         http = clickhouse_connect.get_client(host="127.0.0.1", port=http_port)
