@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from ingest_api.app import create_app
 from ingest_api.routers.panel_overview import previous_period
+from ingest_api.stats.measures import Measures
 from ingest_api.stats.windows import Window, resolve
 from tests.api.ingest_support import BROWSER_UA
 from tests.api.stats_support import SETS, TIMEZONE, fct_numbers, shown
@@ -140,6 +141,37 @@ def test_a_signal_after_the_build_shows_within_seconds(owner, ch, world):
     assert after["totals"]["signals"] == before["totals"]["signals"] + 1
     assert after["days"][-1]["positive"] == before["days"][-1]["positive"] + 1
     assert time.monotonic() - inserted < 5.0  # within seconds (about 1 s on an idle machine)
+
+
+@pytest.mark.parametrize("window", ["7d", "90d", "year"])
+def test_clickhouse_ranks_the_built_contents_as_ranking_every_content(ch, world, window):
+    """The orders query (ingest_api/stats/rankings.py), cut short at each depth, against every
+    content of each set read from the marts and ranked in Python."""
+    from ingest_api.stats.queries import MartWindow, read_contents, read_watermark
+    from ingest_api.stats.rankings import BuiltRankings
+
+    watermark = read_watermark(ch)
+    bounds = resolve(Window(window), TIMEZONE, dt.datetime.now(dt.UTC))
+    now, before = MartWindow.of(bounds, watermark), MartWindow.of(previous_period(bounds), watermark)
+    for depth in (1, 2, 5):
+        built = BuiltRankings(world.project_id, now, before, depth)
+        built.read_orders(ch, sorted(SETS), touched=[("votes", "/a")])
+        for content_set in SETS:
+            current = read_contents(ch, world.project_id, content_set, now, None)
+            previous = read_contents(ch, world.project_id, content_set, before, None)
+            orders = built.orders[content_set]
+            live = sorted((key for key, m in current.items() if m.signals > 0), key=lambda key: (-current[key].signals, key))
+            assert orders["top"] == live[:depth], (window, depth, content_set)
+            counts = {key: ((current.get(key) or Measures()).signals, (previous.get(key) or Measures()).signals) for key in current.keys() | previous.keys()}
+            moved = sorted((key for key, (n, b) in counts.items() if n != b), key=lambda key: (-abs(counts[key][0] - counts[key][1]), -counts[key][0], key))
+            assert orders["movers"] == moved[:depth], (window, depth, content_set)
+            scored = [key for key in live if current[key].sentiment_score is not None]
+            for name, sign in (("best", -1), ("worst", 1)):  # scores in order (float sums may differ in the last bit)
+                scores = [round(sign * current[key].sentiment_score, 9) for key in orders[name]]
+                assert len(orders[name]) == min(depth, len(scored)) and scores == sorted(scores), (name, window, content_set)
+        numbers = built.numbers[("votes", "/a")]
+        expected = read_contents(ch, world.project_id, "votes", now, ["/a"]).get("/a") or Measures()
+        assert (numbers.signals, numbers.scored_signals) == (expected.signals, expected.scored_signals)
 
 
 @pytest.mark.parametrize(
