@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from feelback.control_plane.db import get_sessionmaker
 from feelback.settings import Settings, get_settings
@@ -58,7 +59,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package's own copies (fastapi-offline), not a CDN.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Feelback API",
         summary="Feedback signals: public ingest for the SDK, stats for widgets, private management.",
         version="0.1.0",
