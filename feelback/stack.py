@@ -90,7 +90,7 @@ def parts_of(settings: Settings) -> list[Part]:
             Part(
                 "dagster-webserver",
                 [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(settings.dagster_port),
-                 "--log-level", settings.log_level, "--code-server-log-level", settings.log_level],
+                 "--log-level", settings.log_level, "--code-server-log-level", _code_server_log_level(settings)],
                 f"{dagster_url}/server_info",
                 {"Dagster": dagster_url},
                 env,
@@ -100,7 +100,7 @@ def parts_of(settings: Settings) -> list[Part]:
             Part(
                 "dagster-daemon",
                 [str(bin_dir / "dagster-daemon"), "run", *workspace, "--log-level", settings.log_level,
-                 "--code-server-log-level", settings.log_level],
+                 "--code-server-log-level", _code_server_log_level(settings)],
                 None,
                 {},
                 env,
@@ -111,6 +111,13 @@ def parts_of(settings: Settings) -> list[Part]:
 
         parts.append(stack_part(settings))
     return parts
+
+
+def _code_server_log_level(settings: Settings) -> str:
+    """Dagster's daemon reloads its code location every minute: a new code server imports our
+    definitions (warning about Dagster's beta APIs) and the old one warns that it shuts down. At the
+    default level that is a stream of noise, so code servers then log only errors."""
+    return "error" if settings.log_level.lower() == "warning" else settings.log_level
 
 
 def _mail_outbox(settings: Settings) -> dict[str, str]:
