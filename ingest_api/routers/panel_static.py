@@ -4,6 +4,13 @@ Files under ``/app/assets/`` have content hashes in their names and are cached f
 other path under ``/app/`` that is not a file gets ``index.html`` (the panel routes in the browser),
 which is never cached, so a new build is picked up on the next load. Same origin as the API, so the
 session cookie reaches the API. Not part of the OpenAPI schema: it is the panel, not the API.
+
+Every answer carries a strict Content-Security-Policy (``PANEL_CSP``): the panel's scripts and styles
+are its own files (Vite's build inlines none; style changes are made through the CSSOM, which
+``style-src`` allows), it talks to its own origin only (the API, and the SDK for the Install screen's
+live preview), frames only its own origin (the recap preview, served with a policy of its own by
+``panel_recaps``) and may not be framed. A visitor's text that slipped into the page as HTML could
+neither run nor load anything.
 """
 
 from __future__ import annotations
@@ -18,10 +25,33 @@ from ingest_api.errors import error_response
 PANEL_DIST = Path(__file__).resolve().parents[2] / "panel" / "dist"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
+PANEL_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "frame-src 'self'",
+        "worker-src 'none'",
+        "manifest-src 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# Powerful features the panel never uses, off for it and anything it frames.
+PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 SECURITY_HEADERS = {
+    "Content-Security-Policy": PANEL_CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 
 router = APIRouter(include_in_schema=False)

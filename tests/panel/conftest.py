@@ -5,11 +5,17 @@ from playwright.sync_api import expect
 
 from tests.api.ingest_support import ApiProcess, ingest_settings, seed_project
 from tests.fixtures.smtp import smtp_controller
-from tests.panel.panel_support import ADMIN_TOKEN, require_built_panel
+from tests.panel.panel_support import ADMIN_TOKEN, PolicyWatchingBrowser, require_built_panel
 
 
 # The machine running the suite may be busy: wait up to 10 s for what the panel shows (5 s by default).
 expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def browser(browser):
+    """The session's Chromium, whose contexts keep what a Content-Security-Policy blocked (``check_screen`` asserts none)."""
+    return PolicyWatchingBrowser(browser)
 
 
 @pytest.fixture(scope="module")

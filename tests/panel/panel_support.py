@@ -32,7 +32,8 @@ def require_built_panel() -> None:
 def axe_violations(page) -> list[str]:
     """axe-core's violations on the page as it is now, one line each (rule, impact, first targets)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        # Through the DevTools protocol, which the page's Content-Security-Policy does not restrict (a script tag would be refused).
+        page.context.new_cdp_session(page).send("Runtime.evaluate", {"expression": AXE.read_text()})
     result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} at "
@@ -41,8 +42,53 @@ def axe_violations(page) -> list[str]:
     ]
 
 
+# Each frame reports what its policy blocked as an event; Chromium also logs it (and a bad header) to the console.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+    + ` in ${event.documentURI} (${event.sourceFile}:${event.lineNumber}) ${event.sample}`);
+}, true);
+"""
+POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "securitypolicyviolation", "Permissions-Policy", "Permissions policy")
+
+
+def watch_policies(context) -> None:
+    """From now on, what a page of ``context`` (any of its frames) has blocked by its Content-Security-Policy,
+    and any header the browser refused, is kept in ``context.policy_reports`` (``check_screen`` asserts none)."""
+    context.policy_reports = []
+
+    def on_console(message) -> None:
+        if any(word in message.text for word in POLICY_WORDS):
+            context.policy_reports.append(f"{message.location.get('url', '?')}: {message.text}")
+
+    context.on("console", on_console)
+    context.add_init_script(CSP_LISTENER)
+
+
+class PolicyWatchingBrowser:
+    """The session's browser, whose every new context watches for policy violations (``watch_policies``)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        watch_policies(context)
+        return context
+
+
+def policy_reports(page) -> list[str]:
+    reports = getattr(page.context, "policy_reports", None)
+    assert reports is not None, "this page's context does not watch policy violations: make it with the panel tests' `browser`"
+    return reports
+
+
 def check_screen(page, artifacts: Path, name: str) -> None:
-    """No axe violations in either theme, and a screenshot of each theme kept in the artifacts folder."""
+    """No Content-Security-Policy violation so far on the page, no axe violations in either theme, and a
+    screenshot of each theme kept in the artifacts folder."""
     for theme in THEMES:
         page.emulate_media(color_scheme=theme)
         page.wait_for_timeout(50)
@@ -50,6 +96,7 @@ def check_screen(page, artifacts: Path, name: str) -> None:
         assert violations == [], f"{name} ({theme}): {violations}"
         page.screenshot(path=str(artifacts / f"panel-{name}-{theme}.png"), full_page=True)
     page.emulate_media(color_scheme="light")
+    assert policy_reports(page) == [], f"{name}: {policy_reports(page)}"
 
 
 def send_signal(api, content_set: str, content_key: str, **fields) -> dict:

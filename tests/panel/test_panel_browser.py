@@ -120,3 +120,27 @@ def test_admin_token_lists_and_creates_projects_on_a_phone(browser, panel_api, a
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Shop")).to_have_count(0)
     context.close()
+
+
+def test_the_panel_refuses_what_its_policy_does_not_allow(context, panel_api):
+    """The strict Content-Security-Policy is in force, and what it blocks is caught by the screen checks."""
+    page = context.new_page()
+    response = page.goto(f"{panel_api.url}/app/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert (response.headers["cross-origin-opener-policy"], response.headers["x-frame-options"]) == ("same-origin", "DENY")
+    expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
+    assert context.policy_reports == []
+
+    # visitor's text that reached the page as HTML: its script does not run, its inline style is not applied
+    page.evaluate(
+        """() => { const box = document.createElement("div"); box.id = "hostile";
+        box.innerHTML = '<img src="data:," onerror="document.title = \\'pwned\\'"><b style="color: rgb(255, 0, 0)">x</b>';
+        document.body.append(box); }"""
+    )
+    expect(page.locator("#hostile b")).to_be_attached()
+    page.wait_for_timeout(200)
+    assert page.title() != "pwned"
+    assert page.evaluate("getComputedStyle(document.querySelector('#hostile b')).color") != "rgb(255, 0, 0)"
+    reports = "\n".join(context.policy_reports)
+    assert "script-src-attr" in reports and "style-src-attr" in reports, reports

@@ -38,6 +38,17 @@ def test_index_for_every_panel_path_never_cached(client, dist):
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
+def test_index_and_files_carry_the_strict_policy_and_security_headers(client, dist):
+    for path in ("/app/", "/app/p/some-project/overview", "/app/assets/index-abc123.js"):
+        headers = client.get(path).headers
+        directives = set(headers["content-security-policy"].split("; "))
+        assert {"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"} <= directives, path
+        assert not [directive for directive in directives if "unsafe" in directive or "*" in directive], path
+        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "same-origin"
+        assert headers["cross-origin-opener-policy"] == "same-origin"
+        assert "camera=()" in headers["permissions-policy"] and "microphone=()" in headers["permissions-policy"]
+
+
 def test_app_without_slash_redirects(client, dist):
     response = client.get("/app", follow_redirects=False)
     assert response.status_code == 308
