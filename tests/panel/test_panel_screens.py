@@ -102,6 +102,9 @@ def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
     assert time.monotonic() - sent < 10
     expect(page.locator(".chart canvas")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("^stars"))).to_be_visible()
+    # the value bars: their widths are set through the CSSOM, which the panel's style-src allows (a style attribute it would not)
+    widths = page.locator(".distribution .bar-fill").evaluate_all("fills => fills.map((fill) => fill.getBoundingClientRect().width)")
+    assert max(widths) > 100 and min(widths) == 0, widths
     check_screen(page, artifacts, "overview")
 
     stats = httpx.get(f"{panel_api.url}/v1/stats/votes", params={"window": "7d", "key": project.public_key}).json()
