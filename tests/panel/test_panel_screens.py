@@ -257,3 +257,28 @@ def test_privacy_recaps_and_install(page, panel_api, artifacts):
     page.get_by_role("link", name="Install").click()
     expect(page.locator(".snippet pre").first).to_contain_text("/sdk/v1/feelback.js")
     check_screen(page, artifacts, "install-key")
+
+
+def test_install_preview_runs_the_widgets_under_the_panels_policy(page, panel_api, artifacts):
+    """The SDK from the API's origin, its widgets (constructed style sheets) and their sends, on the panel's page."""
+    project = panel_api.project
+    auth = {"Authorization": f"Bearer {project.secret_key}"}
+    origins = owner_get(panel_api, f"/v1/projects/{project.id}")["allowed_origins"]
+    patched = httpx.patch(f"{panel_api.url}/v1/projects/{project.id}", json={"allowed_origins": [*origins, panel_api.url]}, headers=auth)
+    assert patched.status_code == 200, patched.text
+    page.reload()  # the panel reads the project again
+    page.get_by_role("link", name="Install", exact=True).click()
+    page.get_by_label("Public key").fill(project.public_key)
+    page.get_by_role("button", name="Show the widgets here").click()
+    preview = page.get_by_role("region", name="Widget preview")
+    yes = preview.locator('feelback-yesno[set="votes"]').get_by_role("button", name="Yes")
+    expect(yes).to_be_visible()
+    expect(page.get_by_text("which is not an allowed origin")).to_have_count(0)
+    assert preview.locator('feelback-yesno[set="votes"]').evaluate("widget => widget.shadowRoot.adoptedStyleSheets.length") > 0
+    yes.click()
+    expect(yes).to_have_attribute("aria-pressed", "true")
+    deadline = time.monotonic() + 10
+    while not (sent := owner_get(panel_api, f"/v1/projects/{project.id}/signals?content_key=panel-preview")["signals"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [(signal["content_set"], signal["value"]) for signal in sent] == [("votes", 1)]  # a yes
+    check_screen(page, artifacts, "install-preview")

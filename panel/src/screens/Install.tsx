@@ -5,7 +5,7 @@ import { can, type Role } from "../auth";
 import { typeLabel } from "../contentSets";
 import type { Project } from "../projects";
 import { projectHref } from "../router";
-import { rememberPublicKey, rememberedPublicKey, scriptTag, widgetTag } from "../snippet";
+import { ELEMENTS, rememberPublicKey, rememberedPublicKey, scriptTag, widgetTag } from "../snippet";
 import { CopyButton, Field, FormError, inputValue } from "../ui/forms";
 import { useAction, useResource } from "../ui/resource";
 import { Empty, Loaded, Notice } from "../ui/states";
@@ -140,11 +140,16 @@ function Preview({ origin, publicKey, sets }: { origin: string; publicKey: strin
       script.dataset.feelbackPreview = "";
       document.head.append(script);
     }
-    if (host.current) {
-      host.current.innerHTML = sets
-        .map(({ key, type }) => widgetTag(type, key).replace(">", ` content="panel-preview" key="${publicKey}">`))
-        .join("");
-    }
+    // Made as elements, not as HTML: what was typed in the key field stays an attribute's value.
+    host.current?.replaceChildren(
+      ...sets.map(({ key, type }) => {
+        const widget = document.createElement(ELEMENTS[type] ?? ELEMENTS.yesno);
+        widget.setAttribute("set", key);
+        widget.setAttribute("content", "panel-preview");
+        widget.setAttribute("key", publicKey);
+        return widget;
+      }),
+    );
   }, [publicKey, sets.map((set) => set.key).join()]);
   return <div ref={host} class="preview" aria-label="Widget preview" role="region" />;
 }
