@@ -92,7 +92,7 @@ def test_content_sets_of_every_kind(page, panel_api, artifacts):
 
 def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
     project = panel_api.project
-    expect(page.get_by_role("button", name="7 days")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("tab", name="7 days")).to_have_attribute("aria-selected", "true")
     before = int(page.get_by_test_id("kpi-signals").locator(".kpi-value").inner_text().replace(",", ""))
     for page_key, value in (("/pricing", "yes"), ("/faq", "yes"), ("/terms", "no")):  # one vote per visitor and content
         send_signal(panel_api, "votes", page_key, value=value)
@@ -110,11 +110,15 @@ def test_overview_shows_new_signals_within_seconds(page, panel_api, artifacts):
     stats = httpx.get(f"{panel_api.url}/v1/stats/votes", params={"window": "7d", "key": project.public_key}).json()
     page.get_by_label("Content set").select_option("votes")
     expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text(str(stats["total"]))
-    page.get_by_role("button", name="This month").click()
-    expect(page.get_by_role("button", name="This month")).to_have_attribute("aria-pressed", "true")
-    expect(page.get_by_text(re.compile("compared with"))).to_be_visible()
+    page.get_by_role("tab", name="This month").click()
+    expect(page.get_by_role("tab", name="This month")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tabpanel", name="This month").get_by_text(re.compile("compared with"))).to_be_visible()
+    page.keyboard.press("ArrowLeft")  # the tabs by keyboard: the one before, focused and shown
+    expect(page.get_by_role("tab", name="This week")).to_be_focused()
+    expect(page.get_by_role("tab", name="This week")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tabpanel", name="This week")).to_be_visible()
 
-    page.get_by_role("button", name="7 days").click()
+    page.get_by_role("tab", name="7 days").click()
     page.get_by_role("link", name="/pricing").first.click()  # a content's own page
     expect(page.get_by_role("heading", name="/pricing in votes")).to_be_visible()
     expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text("1")

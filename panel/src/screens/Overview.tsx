@@ -11,13 +11,14 @@ import { shownTheme } from "../theme";
 import { useResource } from "../ui/resource";
 import { SentimentChart } from "../ui/SentimentChart";
 import { Empty, ErrorBox, Loading } from "../ui/states";
+import { TabList, TabPanel, type Tab } from "../ui/Tabs";
 
 type OverviewOut = components["schemas"]["OverviewOut"];
 type SetOverview = components["schemas"]["SetOverviewOut"];
 type Ranked = components["schemas"]["RankedContent"];
 type WindowName = "7d" | "30d" | "90d" | "week" | "month" | "year";
 
-const WINDOWS: { name: WindowName; label: string }[] = [
+const WINDOWS: Tab<WindowName>[] = [
   { name: "7d", label: "7 days" },
   { name: "30d", label: "30 days" },
   { name: "90d", label: "90 days" },
@@ -87,13 +88,7 @@ export function Overview({ project, content }: { project: Project; content?: { s
         )}
       </h1>
       <div class="toolbar">
-        <div class="tabs" role="group" aria-label="Period">
-          {WINDOWS.map((entry) => (
-            <button type="button" key={entry.name} aria-pressed={window === entry.name} onClick={() => setWindow(entry.name)}>
-              {entry.label}
-            </button>
-          ))}
-        </div>
+        <TabList id="overview-period" label="Period" tabs={WINDOWS} selected={window} onSelect={setWindow} />
         <div hidden={Boolean(content)}>
           <label for="overview-set" class="visually-hidden">
             Content set
@@ -108,13 +103,15 @@ export function Overview({ project, content }: { project: Project; content?: { s
           </select>
         </div>
       </div>
-      {overview.error && !data ? (
-        <ErrorBox message={overview.error} retry={overview.reload} />
-      ) : !data ? (
-        <Loading what="the overview" />
-      ) : (
-        <OverviewBody data={data} project={project} theme={chosenTheme} stale={overview.error} />
-      )}
+      <TabPanel id="overview-period" selected={window}>
+        {overview.error && !data ? (
+          <ErrorBox message={overview.error} retry={overview.reload} />
+        ) : !data ? (
+          <Loading what="the overview" />
+        ) : (
+          <OverviewBody data={data} project={project} theme={chosenTheme} stale={overview.error} />
+        )}
+      </TabPanel>
     </section>
   );
 }
