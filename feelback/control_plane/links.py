@@ -1,4 +1,4 @@
-"""Signed, expiring tokens for the links in account mails (itsdangerous, one salt per purpose).
+"""Signed, expiring tokens for the links in account mails and the recap preview (itsdangerous, one salt per purpose).
 
 Contract: ``LinkSigner(secret)``; ``sign(purpose, payload) -> token``; ``load(purpose, token, max_age)``
 returns the payload or raises ``BadLink`` (its ``expired`` tells an old link from a forged or mangled
@@ -28,6 +28,7 @@ class LinkPurpose(StrEnum):
     reset_password = "reset-password"
     change_email = "change-email"
     invitation = "invitation"
+    recap_preview = "recap-preview"  # not mailed: the panel's frame loads the recap preview by it
 
 
 class BadLink(ValueError):

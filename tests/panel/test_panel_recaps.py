@@ -1,6 +1,7 @@
 """The recap preview: ``GET /v1/projects/{id}/recaps/preview`` against a real dbt build (its numbers are
-the marts' and the signals the test made), visitors' text stays text, and the Recaps screen shows the
-weekly and monthly recap in a sandboxed frame in Chromium (axe-clean, both themes, 360 px)."""
+the marts' and the signals the test made), visitors' text stays text, its HTML alone at the signed
+``html_url`` with a policy of its own, and the Recaps screen shows the weekly and monthly recap in a
+sandboxed frame in Chromium, styled, under the panel's strict policy (axe-clean, both themes, 360 px)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import uuid
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
@@ -29,6 +31,7 @@ TIMEZONE = "Europe/Paris"
 SCRIPT = "<script>document.title='pwned'</script>"
 HOSTILE = f"{SCRIPT}<img src=x onerror=\"document.title='pwned'\"> the guide is <b>great</b>"
 PREVIEW = "/v1/projects/{}/recaps/preview"
+EMAIL_BACKGROUND = "rgb(243, 244, 246)"  # the e-mail body's inline style: applied only under the preview's own policy
 # key: (signal type, what each created signal carries)
 SETS = {
     "stars": ("rating", {"value": 4, "rating_scale": 5}),
@@ -151,6 +154,47 @@ def test_every_tag_in_a_rendered_recap_is_the_templates():
     assert "No signals in this period." in shown.html and "No signals in this period." in shown.text
 
 
+def test_the_html_url_serves_the_email_alone_under_a_policy_of_its_own(owner, recap_world):
+    """What the panel's frame loads: the same e-mail, by a signed link (no credentials: a frame cannot send a
+    key), with a policy that lets it style itself and show its data: chart, and nothing else."""
+    from ingest_api.routers.panel_recaps import PREVIEW_CSP
+
+    world, _ = recap_world
+    body = owner.get(PREVIEW.format(world.project_id), params={"period": "monthly"}).json()
+    assert body["html_url"].startswith("/v1/recaps/preview.html?link=")
+    with TestClient(create_app(world.settings), headers={"User-Agent": BROWSER_UA}) as stranger:
+        response = stranger.get(body["html_url"])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == body["html"]  # the monthly one, as the link says
+    policy = response.headers["content-security-policy"]
+    assert policy == PREVIEW_CSP
+    assert {"default-src 'none'", "style-src 'unsafe-inline'", "img-src data:", "sandbox", "frame-ancestors 'self'"} <= set(policy.split("; "))
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "private, no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_made_up_mangled_or_old_preview_link_is_refused(owner, recap_world, monkeypatch):
+    from feelback.control_plane.links import LinkPurpose
+    from ingest_api.routers import panel_recaps
+
+    world, _ = recap_world
+    url = owner.get(PREVIEW.format(world.project_id)).json()["html_url"]
+    token = url.split("?link=", 1)[1]
+    app = owner.app
+    other_purpose = app.state.account_mail.signer.sign(LinkPurpose.invitation, {"project": world.project_id, "period": "weekly", "user": None})
+    with TestClient(app, headers={"User-Agent": BROWSER_UA}) as stranger:
+        for link in (token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb"), other_purpose, "made-up"):
+            refused = stranger.get("/v1/recaps/preview.html", params={"link": link})
+            assert refused.status_code == 403, link
+            assert refused.json()["error"] == {"code": "invalid_link", "message": "this recap preview link is not valid"}
+        assert stranger.get("/v1/recaps/preview.html").status_code == 422
+        monkeypatch.setattr(panel_recaps, "PREVIEW_LINK_TTL", dt.timedelta(seconds=-1))
+        expired = stranger.get(url)
+        assert expired.status_code == 410
+        assert "open the preview again" in expired.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     "params, status, message",
     [({"period": "daily"}, 422, "period"), ({"period": ""}, 422, "period")],
@@ -195,15 +239,18 @@ def test_the_recaps_screen_previews_the_weekly_and_monthly_recap(browser, recaps
         page.get_by_role("link", name="Recaps").click()
 
         frame = page.frame_locator("iframe.recap-frame")
-        expect(page.get_by_role("button", name="Weekly")).to_have_attribute("aria-pressed", "true")
+        expect(page.get_by_role("tab", name="Weekly")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("tabpanel", name="Weekly")).to_contain_text(f"{made[RecapFrequency.weekly]} signals.")
         expect(frame.locator('td[data-metric="signals"]').first).to_have_text(str(made[RecapFrequency.weekly]))
         expect(frame.get_by_text(f"{SCRIPT}", exact=False)).to_be_visible()  # shown as text, not run
-        expect(page.get_by_text(f"{made[RecapFrequency.weekly]} signals.")).to_be_visible()
+        expect(frame.locator("body")).to_have_css("background-color", EMAIL_BACKGROUND)  # the e-mail's inline styles apply
         assert page.locator("iframe.recap-frame").get_attribute("sandbox") == ""
+        assert page.locator("iframe.recap-frame").get_attribute("src").startswith("/v1/recaps/preview.html?link=")
         assert page.locator("iframe.recap-frame").get_attribute("title").startswith("Preview of the e-mail: Weekly recap for")
         check_screen(page, artifacts, "recaps-preview-weekly")
 
-        page.get_by_role("button", name="Monthly").click()
+        page.get_by_role("tab", name="Weekly").press("ArrowRight")  # by keyboard as by click
+        expect(page.get_by_role("tab", name="Monthly")).to_be_focused()
         expect(page.locator("iframe.recap-frame")).to_have_attribute("title", re.compile("Monthly recap for"))
         expect(frame.locator('td[data-metric="signals"]').first).to_have_text(str(made[RecapFrequency.monthly]))
         check_screen(page, artifacts, "recaps-preview-monthly")
@@ -223,6 +270,7 @@ def test_the_preview_fits_a_phone(browser, recaps_api, recap_world, artifacts):
         page.get_by_role("link", name="Recaps").click()
         frame = page.frame_locator("iframe.recap-frame")
         expect(frame.locator('td[data-metric="signals"]').first).to_have_text(str(made[RecapFrequency.weekly]))
+        expect(frame.locator("body")).to_have_css("background-color", EMAIL_BACKGROUND)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         email = page.locator("iframe.recap-frame").element_handle().content_frame()
         assert email.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the e-mail fits its frame
