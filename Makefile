@@ -16,6 +16,7 @@ PANEL_SOURCES := $(shell find panel/src panel/index.html panel/vite.config.ts pa
 	-not -name openapi.json -not -name schema.d.ts 2>/dev/null) $(wildcard ingest_api/*.py ingest_api/*/*.py)
 
 panel/node_modules/.installed: panel/package-lock.json
+	command -v npm >/dev/null || bash scripts/system-test-deps.sh
 	cd panel && npm ci --no-audit --no-fund
 	touch $@
 
