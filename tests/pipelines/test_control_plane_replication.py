@@ -93,7 +93,7 @@ def test_a_fresh_warehouse_builds_them_empty_then_follows_status_changes(tmp_pat
     from feelback.control_plane.projects import create_project
     from pipelines.defs.dlt.control_plane import control_plane_pipeline, control_plane_source
     from pipelines.defs.recaps import ledger
-    from pipelines.defs.recaps.periods import Period
+    from feelback.recaps.periods import Period
     from tests.api.ingest_support import ingest_settings
     from warehouse.client import get_client
     from warehouse.local_server.process import ServerProcess
