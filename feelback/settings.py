@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # How often the drainer records its lane's backlog in ClickHouse (ops.spool_backlog); 0: never.
     spool_backlog_seconds: float = 10
     ingest_max_body_bytes: int = 1024 * 1024
+    # The panel's overviews read in the last day are computed again when a build finishes (looked for
+    # this often, only while some were read), so their first read after it is warm; 0: never.
+    overview_warm_seconds: float = 30
     rate_limit_visitor_per_minute: int = 120
     # Proxies in front of the API whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated.
     # None by default: the client is the connection's peer whatever headers it sends.

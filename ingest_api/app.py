@@ -25,6 +25,7 @@ from ingest_api.auth.permissions import check_guarded_routes
 from ingest_api.body_limit import MIN_LIMIT, BodyLimit
 from ingest_api.cors import install_cors
 from ingest_api.errors import install_error_handlers
+from ingest_api.overview_warm import warming_overviews
 from ingest_api.routers import accounts, management, organizations
 
 # Routers written by other parts of the team; included once their module exists.
@@ -50,7 +51,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the libraries' objects cost ~20% of a batch's CPU).
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    yield
+    async with warming_overviews(app):
+        yield
     warehouse = getattr(app.state, "warehouse", None)
     if warehouse is not None:
         warehouse.close()

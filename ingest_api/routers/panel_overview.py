@@ -20,9 +20,10 @@ from typing import Annotated, Literal
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from feelback.control_plane.models import ContentSet, Project
@@ -153,11 +154,11 @@ def _iso(moment: dt.datetime | None) -> str | None:
 class Overview:
     """One overview read: the sets' live deltas, their built days, and what they add up to."""
 
-    def __init__(self, request: Request, project: Project, window: Window, content_key: str | None = None):
+    def __init__(self, app: FastAPI, project: Project, window: Window, content_key: str | None = None):
         self.content_key = content_key
-        self.service: StatsService = service_of(request.app)
-        self.cache = _app_cache(request, "panel_days", DAY_ROWS_CACHED)
-        self.rankings = _app_cache(request, "panel_rankings", RANKINGS_CACHED)
+        self.service: StatsService = service_of(app)
+        self.cache = _app_cache(app, "panel_days", DAY_ROWS_CACHED)
+        self.rankings = _app_cache(app, "panel_rankings", RANKINGS_CACHED)
         self.reader = Reader(project.id, project.timezone or "UTC", secret=True)
         self.bounds = resolve(window, self.reader.timezone, self.service.now())
         self.previous = previous_period(self.bounds)
@@ -315,12 +316,20 @@ class Overview:
         )
 
 
-def _app_cache(request: Request, name: str, entries: int) -> MemoryCache:
-    cache = getattr(request.app.state, name, None)
+def _app_cache(app: FastAPI, name: str, entries: int) -> MemoryCache:
+    cache = getattr(app.state, name, None)
     if cache is None:
         cache = MemoryCache(entries)
-        setattr(request.app.state, name, cache)
+        setattr(app.state, name, cache)
     return cache
+
+
+def project_sets(session: Session, project_id: str, content_set: str | None) -> list[ContentSet]:
+    """The project's content sets by key (only ``content_set`` when given)."""
+    query = select(ContentSet).where(ContentSet.project_id == project_id).order_by(ContentSet.key)
+    if content_set is not None:
+        query = query.where(ContentSet.key == content_set)
+    return list(session.scalars(query))
 
 
 @router.get(
@@ -344,14 +353,15 @@ async def overview(
 ) -> OverviewOut:
     if content_key is not None and content_set is None:
         raise invalid("content_key: give content_set too (a content key belongs to one content set)")
-    query = select(ContentSet).where(ContentSet.project_id == project.id).order_by(ContentSet.key)
-    if content_set is not None:
-        query = query.where(ContentSet.key == content_set)
-    sets = list(session.scalars(query))
+    sets = project_sets(session, project.id, content_set)
     if content_set is not None and not sets:
         raise ApiError(404, "not_found", f"no content set {content_set!r} in project {project.id!r}")
     try:
-        return await Overview(request, project, Window(window), content_key).read(sets)
+        body = await Overview(request.app, project, Window(window), content_key).read(sets)
     except (ClickHouseError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ApiError(503, "warehouse_unavailable", f"ClickHouse could not answer: {reason}") from exc
+    warmer = getattr(request.app.state, "overview_warmer", None)
+    if warmer is not None:  # read again when the next build finishes (ingest_api/overview_warm.py)
+        warmer.note(project.id, window, content_set, content_key, body.built_through)
+    return body

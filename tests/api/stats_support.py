@@ -123,29 +123,33 @@ def replicate_and_score(world: World, ch, since: dt.datetime) -> None:
     score_messages(ch, since, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
 
 
-@pytest.fixture(scope="package")
-def world(clickhouse_server, tmp_path_factory) -> World:
-    """The project of the stats tests, its random history of 120 days and one dbt build of it (once per package)."""
+def new_world(home: Path, name: str, timezone: str, sets: dict[str, dict], **settings) -> World:
+    """A project with content sets (key: ContentSet's fields) and nothing in the warehouse yet, in the
+    session's control-plane DB, so that dlt replicates it (and ids never collide)."""
     from feelback.control_plane.db import session_scope, upgrade_control_plane
     from feelback.control_plane.models import ContentSet
     from feelback.control_plane.projects import create_project
+
+    world_settings = Settings(home=home, database_url=get_settings().control_db_url, **settings)
+    upgrade_control_plane(world_settings)
+    with session_scope(world_settings) as session:
+        created = create_project(session, name, timezone=timezone)
+        for key, fields in sets.items():
+            session.add(ContentSet(project_id=created.project.id, key=key, **fields))
+        return World(world_settings, created.project.id, created.public_key, created.secret_key, rows=[], build_dir=home / "dbt")
+
+
+@pytest.fixture(scope="package")
+def world(clickhouse_server, tmp_path_factory) -> World:
+    """The project of the stats tests, its random history of 120 days and one dbt build of it (once per package)."""
     from warehouse.client import get_client
 
-    home = tmp_path_factory.mktemp("stats")
-    # The session's control-plane DB, so that dlt replicates this project (and ids never collide).
-    settings = Settings(home=home, database_url=get_settings().control_db_url, spool_drain_interval_ms=100)
-    upgrade_control_plane(settings)
-    with session_scope(settings) as session:
-        created = create_project(session, "Stats tests", timezone=TIMEZONE)
-        for key, (signal_type, config, once, public) in SETS.items():
-            session.add(ContentSet(
-                project_id=created.project.id, key=key, signal_type=signal_type, config=config,
-                one_per_visitor=once, public_stats=public,
-            ))  # fmt: skip
-        ids = (created.project.id, created.public_key, created.secret_key)
-
+    sets = {
+        key: {"signal_type": signal_type, "config": config, "one_per_visitor": once, "public_stats": public}
+        for key, (signal_type, config, once, public) in SETS.items()
+    }
+    world = new_world(tmp_path_factory.mktemp("stats"), "Stats tests", TIMEZONE, sets, spool_drain_interval_ms=100)
     now = dt.datetime.now(dt.UTC)
-    world = World(settings, *ids, rows=[], build_dir=home / "dbt")
     ch = get_client()
     try:
         world.insert(ch, random_history(world.project_id, now))
