@@ -30,7 +30,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def start_api(home: Path, clickhouse_url: str, database_url: str) -> tuple[subprocess.Popen, str]:
+def start_api(home: Path, clickhouse_url: str, database_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """The API as ``feelback up`` runs it (one worker), on a free port; returns (process, URL)."""
     from feelback.settings import Settings
     from feelback.stack import api_command
@@ -39,7 +39,7 @@ def start_api(home: Path, clickhouse_url: str, database_url: str) -> tuple[subpr
     port = free_port()
     settings = Settings(home=home, clickhouse_url=clickhouse_url, database_url=database_url, api_workers=1, log_level="warning")
     env = {**os.environ, "FEELBACK_HOME": str(home), "FEELBACK_CLICKHOUSE_URL": clickhouse_url,
-           "FEELBACK_DATABASE_URL": database_url, "FEELBACK_RATE_LIMIT_VISITOR_PER_MINUTE": "1000000"}  # fmt: skip
+           "FEELBACK_DATABASE_URL": database_url, "FEELBACK_RATE_LIMIT_VISITOR_PER_MINUTE": "1000000", **(env or {})}  # fmt: skip
     log = open(home / "api.log", "ab")  # noqa: SIM115 (open as long as the process runs)
     process = subprocess.Popen(api_command(settings, "127.0.0.1", port), cwd=REPO, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"

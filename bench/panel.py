@@ -17,6 +17,9 @@ world for the next run). Prints:
 (b) first screen interactive: from navigation start to the sign-in form rendered by the app, and to
     the overview's numbers shown (signed in with the project's secret key), in fresh contexts
     (cold cache), median and max over ``--loads`` loads;
+(e) with ``--after-build`` (and ``--raw-signals``): the first read of each window after an
+    incremental build, from an API with the overview warmer on and one with it off
+    (bench/panel_after_build.py);
 (d) with ``--lighthouse``: Lighthouse 12.2.3's scores (accessibility, best practices, performance)
     of the overview and the inbox, signed in as a person (npx fetches it; Debian's Chromium).
 """
@@ -228,7 +231,11 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=50, help="overview reads of each window")
     parser.add_argument("--live", type=float, default=2.0, help="with --raw-signals: signals a second sent while reading (0: none)")
     parser.add_argument("--lighthouse", action="store_true", help="also run Lighthouse on the overview and the inbox")
+    parser.add_argument("--after-build", action="store_true", help="with --raw-signals: first reads after a build, warmer on and off")
+    parser.add_argument("--warm-seconds", type=float, default=5.0, help="with --after-build: the warmer's FEELBACK_OVERVIEW_WARM_SECONDS")
     args = parser.parse_args()
+    if args.after_build:  # the API that demo_stack starts reads it
+        os.environ["FEELBACK_OVERVIEW_WARM_SECONDS"] = str(args.warm_seconds)
     if not (DIST / "index.html").exists():
         sys.exit("the panel is not built: run make install (or cd panel && npm run build)")
     sizes()
@@ -257,6 +264,10 @@ def main() -> None:
         print(f"    load average before the reads: {os.getloadavg()} on {os.cpu_count()} cores")
         with live_traffic(stack.url, stack.demo.public_key, args.live if args.raw_signals else 0) as sent:
             overview_latencies(stack.url, secret, project_id, args.reads)
+            if args.after_build and args.raw_signals:
+                from bench.panel_after_build import first_reads_after_build
+
+                first_reads_after_build(stack, secret, project_id, args.warm_seconds)
         print(f"    {sent[0]} signals sent through the API while reading")
 
         with chromium() as browser:
