@@ -32,6 +32,13 @@ const MAX_DELAY = 300_000;
 const KEEPALIVE_LIMIT = 60_000; // browsers refuse keepalive bodies over 64 KiB in flight
 
 /** Delay before retry number `attempt` (1, 2, ...): exponential with jitter, or Retry-After when given. */
+/** A request refused for good (key, origin, size): the API's own words go to the console, where the site's developer looks. */
+async function refusal(response: Response): Promise<{ code?: string; message?: string } | undefined> {
+  const error = (await response.json().catch(() => ({})))?.error;
+  console.warn("feelback:", error?.message || `HTTP ${response.status}`);
+  return error;
+}
+
 export function backoff(attempt: number, retryAfter: string | null | undefined, random = Math.random): number {
   const seconds = Number(retryAfter);
   if (retryAfter && seconds >= 0) return Math.min(seconds * 1000, MAX_DELAY);
@@ -194,7 +201,7 @@ export class Client {
         failed = retryAfter !== null;
       } else if (response.status !== 429 && response.status < 500) {
         // The whole request is refused (key, origin, size): retrying cannot help.
-        const error = (await response.json().catch(() => ({})))?.error;
+        const error = await refusal(response);
         this.settle(ops.map((one) => one.op), ops.map(() => ({ status: response.status, body: { error } })));
         failed = false;
       }
@@ -322,6 +329,7 @@ export class Client {
     try {
       const response = await this.fetch(`${this.options.endpoint}/v1/widget-config?key=${encodeURIComponent(this.options.key)}${query}`);
       if (response.ok) sets = (await response.json()).sets;
+      else if (response.status !== 429 && response.status < 500) await refusal(response);
     } catch {
       // offline: a later widget asks again
     }

@@ -257,3 +257,22 @@ test("an edit or undo refused after the edit window shows the value the server k
   assert.deepEqual(client.mine("votes", "/b"), { value: "yes", editable: false });
   assert.equal(client.pending(), 0);
 });
+
+test("a request refused for good (origin, key) puts the API's words in the console and is not retried", async (t) => {
+  const warned = t.mock.method(console, "warn", () => {});
+  const refused = { error: { code: "origin_not_allowed", message: "origin https://x.example is not allowed for project 'p'" } };
+  const { calls, fetch } = fakeFetch(() => Response.json(refused, { status: 403 }));
+  const client = new Client({ key: "k", endpoint: "", storage: new MemoryStorage(), fetch });
+  const failures: unknown[] = [];
+  client.on("votes", "/a", (kind, detail) => kind === "failed" && failures.push(detail.error));
+  client.store.tx((state) => void enqueue(state, "votes", "/a", "yes", { value: "yes" }, 1));
+  await client.flush();
+  assert.equal(await client.config("votes"), undefined);
+  assert.deepEqual(failures, [refused.error]);
+  assert.equal(client.pending(), 0);
+  assert.equal(calls.length, 2);
+  assert.deepEqual(
+    warned.mock.calls.map((call) => call.arguments),
+    [["feelback:", refused.error.message], ["feelback:", refused.error.message]],
+  );
+});

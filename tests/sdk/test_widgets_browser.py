@@ -324,3 +324,17 @@ def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_l
     # stored but never counted; a real browser sends its one user agent.)
     batches = page.evaluate("JSON.parse(localStorage.getItem('test:batches'))")  # (same origin, no SDK)
     assert batches == [{"keepalive": True, "leaving": False}, {"keepalive": True, "leaving": True}], batches
+
+
+def test_a_refused_key_is_explained_in_the_console_in_the_api_s_words(sdk_stack, page):
+    warnings: list[str] = []
+    page.on("console", lambda message: message.type == "warning" and warnings.append(message.text))
+    html = sdk_stack.page_html('<feelback-yesno set="demo-yesno"></feelback-yesno>').replace(
+        sdk_stack.demo.public_key, "fb_pk_nosuchkey"
+    )
+    page.goto(sdk_stack.pages.add(f"/refused-{uuid.uuid4().hex[:6]}.html", html))
+    deadline = time.monotonic() + 10
+    while not warnings and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert len(warnings) == 1 and warnings[0].startswith("feelback: "), warnings
+    assert "key" in warnings[0].lower() and "HTTP" not in warnings[0], warnings
