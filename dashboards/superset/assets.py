@@ -226,6 +226,8 @@ def _native_filter(
     return base | {
         "name": spec["title"],
         "filterType": "filter_select",
+        # charts wait for the first value instead of querying once with none (an empty dashboard on open)
+        "requiredFirst": spec.get("required", False),
         "targets": [{"column": {"name": spec["column"]}, "datasetUuid": datasets[spec["dataset"]]["uuid"]}],
         "controlValues": {
             "enableEmptyFilter": spec.get("required", False),

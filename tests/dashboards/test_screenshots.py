@@ -85,3 +85,34 @@ def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehou
         assert spec["title"] in page.content()
     finally:
         page.close()
+
+
+def test_opened_plainly_the_charts_wait_for_the_first_project(superset, signed_in, warehouse_build):
+    """A dashboard opened by its own address (no filter state): its charts ask for the first project,
+    never once without one (which showed "No results" until Apply was pressed)."""
+    import json
+
+    spec = DASHBOARDS["product_analytics"]
+    asked: list[list] = []
+
+    def chart_query(request) -> None:
+        if "/api/v1/chart/data" in request.url and request.method == "POST":
+            payload = json.loads(request.post_data or "{}")
+            if (payload.get("form_data") or {}).get("viz_type", "").startswith("filter_"):
+                return  # a native filter reading its own choices
+            filters = [f for query in payload.get("queries", []) for f in query.get("filters", [])]
+            asked.append([(f.get("op"), f.get("val")) for f in filters if f.get("col") == "project_id"])
+
+    page = signed_in.new_page()
+    page.on("request", chart_query)
+    try:
+        page.goto(f"{superset.url}/superset/dashboard/{spec['slug']}/")
+        charts = sum(len(row) for row in spec["rows"])
+        page.wait_for_function(
+            f"document.querySelectorAll('.chart-container, .dashboard-chart').length >= {charts}", timeout=90_000
+        )
+        page.wait_for_load_state("networkidle", timeout=90_000)
+    finally:
+        page.close()
+    assert len(asked) >= charts, asked
+    assert all(project and project[0][1] for project in asked), f"a chart asked without a project: {asked}"
