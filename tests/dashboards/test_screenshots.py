@@ -55,18 +55,10 @@ def signed_in(superset, browser):
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehouse_build, live_project, spool_outage, ch, name):
-    from tests.dashboards.test_chart_data import project_with_rows
-
+def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehouse_build, live_project, spool_outage, name):
     spec = DASHBOARDS[name]
     # The operations questions cover the last two days of ingest: the live project has those.
-    if name == "operations":
-        project_id = live_project
-    elif name == "product_analytics":
-        charts = [chart for row in spec["rows"] for chart in row]
-        project_id = project_with_rows(ch, charts, warehouse_build.random_project_id)
-    else:
-        project_id = warehouse_build.random_project_id
+    project_id = live_project if name == "operations" else warehouse_build.random_project_id
     url = _permalink(superset_api, spec["slug"], name, project_id)
     page = signed_in.new_page()
     try:

@@ -1,7 +1,12 @@
 """The hand-written events of the pipeline tests' scenario project, and how to read its marts back.
 
-Days are relative to today (UTC): D1..D6 = today-14 .. today-9. The project is in New York time,
+Days are relative to today (UTC): D1..D6 = today-6 .. today-1. The project is in New York time,
 so 15:00 UTC falls on the same date and 02:00 UTC on the date before.
+
+Why so recent: the rolling windows are as of the build's watermark, the newest event staged by any
+build of the session (other tests leave events received "now"), so anywhere from D5 to today. The
+last 7 days as of any of those days hold D2..D5, so the 7-day charts of the shared build
+(tests/fixtures/warehouse_build.py) have rows whatever other tests left in the shared server.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass, field
 from tests.pipelines.raw_events import RawEvents
 
 TODAY = dt.datetime.now(dt.UTC).date()
-DAYS = {n: TODAY - dt.timedelta(days=15 - n) for n in range(1, 7)}
+DAYS = {n: TODAY - dt.timedelta(days=7 - n) for n in range(1, 7)}
 SCENARIO_TIMEZONE = "America/New_York"
 REACTIONS = [
     {"key": "heart", "emoji": "❤️", "polarity": 1},

@@ -43,3 +43,12 @@ def test_rating_shares_add_up_per_content_set(ch, project_id):
         assert 1 <= row["rating"] <= row["rating_scale"]
         shares[row["content_set"]] = shares.get(row["content_set"], 0) + row["share"]
     assert shares and all(abs(total - 1) < 0.01 for total in shares.values())
+
+
+def test_biggest_movers_compare_the_last_7_days_with_the_last_30(ch, project_id):
+    """The shared build's random project has signals in every 7-day window the watermark can give and
+    older ones only in the 30-day window (tests/fixtures/warehouse_build.py), so its movers move."""
+    movers = list(run(ch, "biggest_movers.sql", project_id=project_id).named_results())
+    assert movers
+    assert all(row["signals_7d"] > 0 for row in movers)
+    assert any(row["change"] != 0 for row in movers)
