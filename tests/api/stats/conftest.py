@@ -2,7 +2,8 @@
 private one) with a random history of the last 120 days, which one dbt build turns into marts
 (``tests.api.stats_support.world``, built once for this package).
 
-The modules run in file order and ``test_marts`` comes first: it reads the world right after its build.
+The modules may run in any order: a test that compares the API with the marts asks for ``built_world``,
+which builds again only when other tests added events to the world since the last build.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.ingest_support import BROWSER_UA
-from tests.api.stats_support import world  # noqa: F401  (a fixture: the built project)
+from tests.api.stats_support import built_world, world  # noqa: F401  (fixtures: the built project)
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,8 @@ def test_windows_are_calendar_days_in_the_project_time_zone():
     assert resolve(Window.week, "UTC", now).start == d(2024, 2, 26)
 
 
-def test_after_a_build_every_window_equals_the_marts(api, ch, world):
+def test_after_a_build_every_window_equals_the_marts(api, ch, built_world):
+    world = built_world
     seen = assert_api_equals_marts(api, ch, world)
     assert seen[("votes", Window.all)][None]["total"] > 20  # the history is not trivial
     assert seen[("notes", Window.all)][None]["sentiment"]["unscored"] == 0  # messages were scored
