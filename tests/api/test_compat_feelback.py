@@ -62,7 +62,7 @@ def rows(ch, compat, signal_id: str, expected: int) -> list[dict]:
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
-def aggregates(compat, content_set: str, key: str, expected: list[int] | None = None, timeout: float = 6.0):
+def aggregates(compat, content_set: str, key: str, expected: list[int] | None = None, timeout: float = 20.0):
     """getAggregates as the browser sends it; polled until it shows ``expected`` (stats are live within ~2 s)."""
     query = browser_query({"contentSetId": content_set, "key": key}).decode()
     deadline = time.monotonic() + timeout
@@ -250,7 +250,7 @@ def test_a_content_id_targets_its_set_and_key(compat, ch):
     (row,) = rows(ch, compat, created.json()["feelbackId"], 1)
     assert (row["content_set"], row["content_key"], row["value"]) == ("votes", key, -1)
     by_id = browser_query(f"votes:{key}").decode()
-    deadline = time.monotonic() + 6
+    deadline = time.monotonic() + 20
     while compat.get(f"{compat.base}/getAggregates?{by_id}").json() != [0, 1] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert compat.get(f"{compat.base}/getAggregates?{by_id}").json() == [0, 1]

@@ -305,7 +305,7 @@ def test_a_click_waiting_for_its_retry_is_sent_with_keepalive_when_the_page_is_l
 
     page.route("**/v1/batch", drop_first)
     widget(page, "feelback-like").get_by_role("button", name="Like").click()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while not dropped and time.monotonic() < deadline:
         page.wait_for_timeout(10)
     page.unroute("**/v1/batch")

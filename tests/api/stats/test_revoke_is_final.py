@@ -88,7 +88,7 @@ def _play(api, ch, world: World, content_set: str, nonce: str, number: int, life
     return signal_id, expected
 
 
-def wait_for_count(ch, sql: str, parameters: dict, timeout: float = 5.0) -> None:
+def wait_for_count(ch, sql: str, parameters: dict, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not ch.query(sql, parameters=parameters).result_rows[0][0]:
         assert time.monotonic() < deadline, sql
@@ -119,7 +119,7 @@ def _built(ch, world: World, content_set: str) -> dict[str, int]:
     return dict(rows)
 
 
-def _agree(read, want, timeout: float = 6.0):
+def _agree(read, want, timeout: float = 20.0):
     """``read()`` once it equals ``want`` (the stats refresh within about two seconds), else the last read."""
     deadline = time.monotonic() + timeout
     while (got := read()) != want and time.monotonic() < deadline:
