@@ -5,7 +5,9 @@ Two APIs on the same warehouse and control plane: the bench's own, whose warmer 
 build every ``--warm-seconds``, and one started with ``FEELBACK_OVERVIEW_WARM_SECONDS=0``. Each
 reads every window once (so the warmer knows them), then an incremental ``dbt build`` of the last
 day (the daily job's) finishes, the bench waits for the warmer, and each API reads every window
-once more: its first read after the build.
+once more: its first read after the build. Last, after as long a wait with no build, every window
+once more: what any read after such a pause costs (with signals arriving meanwhile, the sets'
+live deltas are brought up to date on that read), the floor of a read after a build.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def first_reads_after_build(stack: Stack, secret: str, project_id: str, warm_sec
         wait = warm_seconds + 20
         time.sleep(wait)  # the warmer's next look, and its reads (one at a time)
         after = {window: {name: read(name, window) for name in apis} for window in WINDOWS}
+        time.sleep(wait)
+        idle = {window: {name: read(name, window) for name in apis} for window in WINDOWS}
         for client in clients.values():
             client.close()
     finally:
@@ -52,7 +56,9 @@ def first_reads_after_build(stack: Stack, secret: str, project_id: str, warm_sec
 
     print(f"(e) first overview read after a build (incremental dbt build of the last day: {built_in:.1f} s; then {wait:.0f} s of wait;")
     print(f"    warmer on: FEELBACK_OVERVIEW_WARM_SECONDS={warm_seconds:g}; off: 0):")
-    print(f"    {'window':<7} {'on':>10} {'off':>10}   built_through before -> after")
+    print(f"    {'':<7} {'after the build':>21}   {'after as long, no build':>23}")
+    print(f"    {'window':<7} {'on':>10} {'off':>10}   {'on':>11} {'off':>11}   built_through before -> after")
     for window in WINDOWS:
         on, off = after[window]["on"], after[window]["off"]
-        print(f"    {window:<7} {on[0]:>7.1f} ms {off[0]:>7.1f} ms   {before[window]['on'][1]} -> {on[1]} (off: {off[1]})")
+        print(f"    {window:<7} {on[0]:>7.1f} ms {off[0]:>7.1f} ms   {idle[window]['on'][0]:>8.1f} ms {idle[window]['off'][0]:>8.1f} ms"
+              f"   {before[window]['on'][1]} -> {on[1]} (off: {off[1]})")  # fmt: skip

@@ -114,3 +114,17 @@ def test_no_warmer_when_the_setting_is_zero(warm_world):
     with TestClient(app, headers=headers) as owner:
         assert owner.get(f"/v1/projects/{warm_world.project_id}/overview").status_code == 200
         assert getattr(app.state, "overview_warmer", None) is None
+
+
+def test_the_recent_reads_are_bounded_and_forgotten_after_a_day():
+    from ingest_api.overview_warm import RECENT_READS, RECENT_SECONDS, OverviewWarmer
+
+    warmer = OverviewWarmer(app=None, seconds=30)
+    for n in range(RECENT_READS + 5):
+        warmer.note(f"p{n}", "7d", None, None, None)
+    assert len(warmer.recent) == RECENT_READS and next(iter(warmer.recent)).project_id == "p5"
+    warmer.note("p5", "7d", None, None, None)  # read again: the most recent
+    assert list(warmer.recent)[-1].project_id == "p5"
+    next(iter(warmer.recent.values())).read_at -= RECENT_SECONDS + 1
+    warmer._forget_old()
+    assert len(warmer.recent) == RECENT_READS - 1 and "p6" not in {key.project_id for key in warmer.recent}
