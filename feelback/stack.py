@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from feelback.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10
+STRAGGLER_GRACE_SECONDS = 3
 progress = Console(stderr=True)
 
 
@@ -37,9 +39,18 @@ class Part:
     urls: dict[str, str]
     env: dict[str, str] | None = None
     ready_timeout: float = 120
+    stop_signal: signal.Signals = signal.SIGTERM
+    muted: tuple[str, ...] = ()  # lines of its output containing one of these are not relayed
 
 
 def _answers(url: str) -> bool:
+    if url.startswith("tcp://"):
+        host, port = url.removeprefix("tcp://").rsplit(":", 1)
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return True
+        except OSError:
+            return False
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return response.status < 500
@@ -82,42 +93,14 @@ def parts_of(settings: Settings) -> list[Part]:
             )
         )
     if (ROOT / "workspace.yaml").exists():
-        env = {"DAGSTER_HOME": str(_dagster_home(settings))}
-        bin_dir = Path(python).parent
-        workspace = ["-w", str(ROOT / "workspace.yaml")]
-        dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
-        parts.append(
-            Part(
-                "dagster-webserver",
-                [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(settings.dagster_port),
-                 "--log-level", settings.log_level, "--code-server-log-level", _code_server_log_level(settings)],
-                f"{dagster_url}/server_info",
-                {"Dagster": dagster_url},
-                env,
-            )
-        )
-        parts.append(
-            Part(
-                "dagster-daemon",
-                [str(bin_dir / "dagster-daemon"), "run", *workspace, "--log-level", settings.log_level,
-                 "--code-server-log-level", _code_server_log_level(settings)],
-                None,
-                {},
-                env,
-            )
-        )
+        from feelback.dagster_stack import dagster_parts
+
+        parts += dagster_parts(settings)
     if settings.dashboards:
         from feelback.dashboards import stack_part
 
         parts.append(stack_part(settings))
     return parts
-
-
-def _code_server_log_level(settings: Settings) -> str:
-    """Dagster's daemon reloads its code location every minute: a new code server imports our
-    definitions (warning about Dagster's beta APIs) and the old one warns that it shuts down. At the
-    default level that is a stream of noise, so code servers then log only errors."""
-    return "error" if settings.log_level.lower() == "warning" else settings.log_level
 
 
 def _mail_outbox(settings: Settings) -> dict[str, str]:
@@ -128,44 +111,61 @@ def _mail_outbox(settings: Settings) -> dict[str, str]:
     return {"Mail outbox": f"{url.removeprefix('file://')}/  (sign-up links and recaps, as .eml files)"}
 
 
-def _dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME under the Feelback home: SQLite storage, no telemetry, pools of one run."""
-    home = (settings.home / "dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        # One warehouse build at a time: two dbt builds would interleave their deletes and inserts.
-        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
-    return home
+class Stopping(Exception):
+    """Ctrl-C (or SIGTERM) arrived while a part was starting."""
 
 
-def _wait_ready(part: Part, process: subprocess.Popen, timeout: float) -> None:
-    if part.ready_url is None:
-        time.sleep(1)
-        if process.poll() is not None:
-            raise RuntimeError(f"{part.name} exited with code {process.returncode} at start")
-        return
-    deadline = time.monotonic() + timeout
+def _wait_ready(part: Part, process: subprocess.Popen, timeout: float, stopping: threading.Event) -> None:
+    deadline = time.monotonic() + (1 if part.ready_url is None else timeout)
     while time.monotonic() < deadline:
+        if stopping.is_set():
+            raise Stopping
         if process.poll() is not None:
             raise RuntimeError(f"{part.name} exited with code {process.returncode} before it was ready")
-        if _answers(part.ready_url):
+        if part.ready_url is not None and _answers(part.ready_url):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"{part.name} did not answer at {part.ready_url} within {timeout:.0f} s")
+    if part.ready_url is not None:
+        raise RuntimeError(f"{part.name} did not answer at {part.ready_url} within {timeout:.0f} s")
 
 
 def _stop(processes: list[tuple[Part, subprocess.Popen]]) -> None:
-    for _, process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    """Stop the parts one by one, last started first (Superset and Dagster before the API, the
+    warehouse last: nothing still running loses its database), each with the signal it expects,
+    then whatever its process group still holds (code servers, run workers, provisioning)."""
     for part, process in reversed(processes):
+        began = time.monotonic()
+        how = "stopped"
+        if process.poll() is None:
+            process.send_signal(part.stop_signal)
+            try:
+                process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                how = f"killed after {STOP_GRACE_SECONDS} s"
+        elif process.returncode not in (0, -part.stop_signal):
+            how = f"had exited with code {process.returncode}"
+        _stop_group(process.pid)
+        typer.echo(f"{part.name}: {how} ({time.monotonic() - began:.1f} s)", err=True)
+
+
+def _stop_group(group: int) -> None:
+    """SIGTERM to what remains of a part's process group (its own session), SIGKILL after a grace."""
+    deadline = time.monotonic() + STRAGGLER_GRACE_SECONDS
+    sent = None
+    while True:
         try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if sent is None or time.monotonic() > deadline:
+                sent = signal.SIGKILL if sent is not None else signal.SIGTERM
+                os.killpg(group, sent)
+                if sent == signal.SIGKILL:
+                    return
+            else:
+                os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.1)
 
 
 def _echo_all(lines: list[str]) -> None:
@@ -173,23 +173,27 @@ def _echo_all(lines: list[str]) -> None:
         typer.echo(line)
 
 
-def _relay(output, sink=None) -> None:
+def _relay(output, muted: tuple[str, ...] = (), quiet: threading.Event | None = None, sink=None) -> None:
     """Copy a part's output to ours line by line, every IP address replaced by its hash: the parts'
-    own logs (Dagster's and Superset's access logs among them) never show a client's address."""
+    own logs (Dagster's and Superset's access logs among them) never show a client's address.
+    Once the stack stops (``quiet``), the parts' farewells (interrupted loads' tracebacks among
+    them) are dropped: each part's stop is one line of ours."""
     sink = sink or sys.stdout
     for line in iter(output.readline, b""):
-        sink.write(scrub_text(line.decode("utf-8", "replace")))
+        text = line.decode("utf-8", "replace")
+        if (quiet is not None and quiet.is_set()) or any(mute in text for mute in muted):
+            continue
+        sink.write(scrub_text(text))
         sink.flush()
 
 
 def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     processes: list[tuple[Part, subprocess.Popen]] = []
-    stopping = False
+    stopping = threading.Event()
 
     def request_stop(*_):
-        nonlocal stopping
-        stopping = True
+        stopping.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -203,10 +207,11 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
                 part.command, cwd=os.getcwd(), env=env, start_new_session=True,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             )  # fmt: skip
-            threading.Thread(target=_relay, args=(process.stdout,), name=f"{part.name}-output", daemon=True).start()
+            relay = threading.Thread(target=_relay, args=(process.stdout, part.muted, stopping), name=f"{part.name}-output", daemon=True)
+            relay.start()
             processes.append((part, process))
             with progress.status(f"starting {part.name}"):
-                _wait_ready(part, process, timeout=part.ready_timeout)
+                _wait_ready(part, process, part.ready_timeout, stopping)
             if part.name == "warehouse":
                 _echo_all(migrate(settings))
         typer.echo("Feelback is up:")
@@ -214,15 +219,24 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
             for label, url in part.urls.items():
                 typer.echo(f"  {label:<18} {url}")
         typer.echo("Ctrl-C stops everything.")
-        while not stopping:
+        if any(part.name == "dagster-daemon" for part in parts):
+            from feelback.first_build import start_first_build
+
+            start_first_build(settings, typer.echo)
+        while not stopping.is_set():
             for part, process in processes:
                 if process.poll() is not None:
                     typer.echo(f"error: {part.name} exited with code {process.returncode}; stopping the stack", err=True)
                     return 1
-            time.sleep(0.5)
+            stopping.wait(0.5)
+        return 0
+    except Stopping:
         return 0
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
     finally:
+        stopping.set()
+        if processes:
+            typer.echo("stopping…", err=True)
         _stop(processes)

@@ -1,0 +1,83 @@
+"""Dagster's parts of ``feelback up``: one long-lived code server, the webserver and the daemon.
+
+The code location (workspace.yaml's ``pipelines.definitions``) runs as ONE ``dagster code-server``
+that the webserver and the daemon both reach over gRPC, as ``dagster dev`` does. Left to load the
+module themselves, the daemon would start a fresh code server every minute (Dagster's fixed workspace
+refresh), each import taking seconds of CPU (up to ~30 s under load), and a Ctrl-C during one of
+those loads printed its interrupted import as a long traceback. The UI's *Reload* still reloads code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from feelback.settings import Settings
+from feelback.stack import ROOT, Part
+from warehouse.local_server.process import free_port
+
+WORKSPACE = ROOT / "workspace.yaml"
+
+
+def dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME under the Feelback home: SQLite storage, no telemetry, pools of one run."""
+    home = (settings.home / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # One warehouse build at a time: two dbt builds would interleave their deletes and inserts.
+        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
+    return home
+
+
+def code_server_log_level(settings: Settings) -> str:
+    """A code server logs its start and stop (and warns about Dagster's beta APIs on import): at the
+    default level that is noise, so it then logs only errors."""
+    return "error" if settings.log_level.lower() == "warning" else settings.log_level
+
+
+def _code_location() -> dict:
+    """workspace.yaml's one ``python_module`` entry (``dagster dev`` reads the same file)."""
+    (entry,) = yaml.safe_load(WORKSPACE.read_text())["load_from"]
+    return entry["python_module"]
+
+
+def dagster_parts(settings: Settings) -> list[Part]:
+    home = dagster_home(settings)
+    env = {"DAGSTER_HOME": str(home)}
+    bin_dir = Path(sys.executable).parent
+    location = _code_location()
+    name = location.get("location_name", location["module_name"])
+    port = free_port()
+    workspace = home / "workspace.yaml"  # written at each start: the code server's port changes
+    workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": name}}]}))
+    dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
+    return [
+        Part(
+            "dagster-code-server",
+            [str(bin_dir / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port),
+             "-m", location["module_name"], "-a", location["attribute"], "-d", str(ROOT / location.get("working_directory", ".")),
+             "--location-name", name, "--log-level", code_server_log_level(settings)],
+            f"tcp://127.0.0.1:{port}",  # it listens once the definitions are loaded
+            {},
+            env,
+            ready_timeout=300,
+        ),  # fmt: skip
+        Part(
+            "dagster-webserver",
+            [str(bin_dir / "dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(settings.dagster_port),
+             "--log-level", settings.log_level],
+            f"{dagster_url}/server_info",
+            {"Dagster": dagster_url},
+            env,
+        ),  # fmt: skip
+        Part(
+            "dagster-daemon",
+            [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace), "--log-level", settings.log_level],
+            None,
+            {},
+            env,
+        ),
+    ]
