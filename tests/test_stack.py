@@ -1,5 +1,6 @@
 """``feelback up`` brings the embedded stack up, every part answers, and Ctrl-C stops all of it."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,8 +11,13 @@ import urllib.request
 
 import clickhouse_connect
 from clickhouse_driver import Client as NativeClient
+from dagster import DagsterInstance, DagsterRunStatus
 
+from feelback.first_build import FIRST_BUILD_TAG
+from pipelines.partitions import daily_partitions
 from warehouse.local_server.process import free_port
+
+PARTS = ["dagster-daemon", "dagster-webserver", "dagster-code-server", "api", "warehouse"]  # in stopping order
 
 
 def answers(url: str) -> bool:
@@ -20,6 +26,15 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def dagster_runs(dagster_port: int) -> list[dict]:
+    query = '{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }'
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{dagster_port}/graphql", json.dumps({"query": query}).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]["runsOrError"]["results"]
 
 
 def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
@@ -41,11 +56,15 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
     output: list[str] = []
     up = threading.Event()
 
+    launched = threading.Event()
+
     def read():
         for line in stack.stdout:
             output.append(line)
             if line.startswith("Feelback is up"):
                 up.set()
+            if line.startswith("first warehouse build"):
+                launched.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -62,11 +81,27 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         http = clickhouse_connect.get_client(host="127.0.0.1", port=http_port)
         assert http.command("SELECT count() FROM raw.feedback_events") == 0
         assert NativeClient("127.0.0.1", port=native_port).execute("SELECT 1") == [(1,)]
+        # a fresh warehouse: its first build is launched through Dagster, for yesterday's partition
+        assert launched.wait(120), "".join(output)[-3000:]
+        partition = daily_partitions.get_last_partition_key()
+        line = next(line for line in output if line.startswith("first warehouse build"))
+        assert line.startswith(f"first warehouse build launched: warehouse_build for {partition}, "), line
+        (run,) = dagster_runs(dagster_port)
+        assert run["jobName"] == "warehouse_build" and run["runId"] in line
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assert tags["dagster/partition"] == partition and tags[FIRST_BUILD_TAG] == "true"
     finally:
+        stopped_at = len(output)
         stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=30)
+        stack.wait(timeout=60)
     reader.join(timeout=5)
     assert stack.returncode == 0, "".join(output)[-3000:]
+    # Ctrl-C during the build: one line per part, in order, and nothing else (no traceback)
+    farewell = [line.strip().split(":")[0] for line in output[stopped_at:]]
+    assert farewell[farewell.index("stopping…") :] == ["stopping…", *PARTS], "".join(output[stopped_at:])
+    with DagsterInstance.from_config(str(tmp_path / ".feelback" / "dagster")) as instance:
+        # no run left "started" without a process: it would hold the warehouse_build pool's one slot
+        assert instance.get_run_by_id(run["runId"]).status != DagsterRunStatus.STARTED
     logged = [line for line in output if "127.0.0.1" in line and "://127.0.0.1:" not in line]  # not our URL lines
     assert '"GET /healthz HTTP/1.1" 200' in "".join(output) and not logged, logged[:5]
     assert not answers(f"http://127.0.0.1:{http_port}/ping")
