@@ -103,13 +103,9 @@ def server_command(settings: Settings, host: str = "127.0.0.1", port: int | None
     ]  # fmt: skip
 
 
-def sign_in_lines(settings: Settings, url: str) -> list[str]:
-    password_source = "FEELBACK_SUPERSET_ADMIN_PASSWORD" if settings.superset_admin_password else "generated once"
-    return [f"  Superset sign-in    {ADMIN_USER} / {admin_password(settings)}  ({password_source})"]
-
-
 def stack_part(settings: Settings):
     """Superset as a part of ``feelback up``: provisions, then serves (``feelback dashboards serve``)."""
+    import signal
     import sys
 
     from feelback.stack import Part
@@ -122,4 +118,6 @@ def stack_part(settings: Settings):
         f"{url}/health",
         {"Superset": url, "Superset sign-in": f"{ADMIN_USER} / {password}"},
         ready_timeout=300,  # a first start migrates and initializes the metadata DB (about 30 s on a quiet machine)
+        stop_signal=signal.SIGINT,  # gunicorn's quick shutdown (SIGTERM waits for requests up to 30 s)
+        muted=("Loaded your LOCAL configuration",),  # superset/config.py prints it at every import
     )

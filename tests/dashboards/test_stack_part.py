@@ -1,5 +1,7 @@
 """`feelback up` runs Superset unless FEELBACK_DASHBOARDS=off, on loopback, printing how to sign in."""
 
+import signal
+
 from feelback import dashboards
 from feelback.settings import Settings
 from feelback.stack import parts_of
@@ -13,6 +15,8 @@ def test_up_includes_superset_on_loopback_with_its_sign_in(tmp_path):
     assert superset.ready_url == "http://127.0.0.1:18088/health"
     assert superset.urls["Superset sign-in"] == "admin / s3cret"
     assert dashboards.server_command(settings)[1:3] == ["--bind", "127.0.0.1:18088"]
+    assert superset.stop_signal == signal.SIGINT  # gunicorn's quick shutdown
+    assert superset.muted == ("Loaded your LOCAL configuration",)  # Superset's print at every start
 
 
 def test_dashboards_off_leaves_superset_out(tmp_path, monkeypatch):
