@@ -9,7 +9,10 @@ those loads printed its interrupted import as a long traceback. The UI's *Reload
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -19,6 +22,11 @@ from feelback.stack import ROOT, Part
 from warehouse.local_server.process import free_port
 
 WORKSPACE = ROOT / "workspace.yaml"
+RUNNING = ["STARTING", "STARTED", "CANCELING"]
+CANCEL_PATIENCE_SECONDS = 20
+_RUNS_QUERY = """query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter) { __typename ... on Runs { results { runId } } }
+}"""
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -79,5 +87,37 @@ def dagster_parts(settings: Settings) -> list[Part]:
             None,
             {},
             env,
+            before_stop=lambda: cancel_running_runs(dagster_url),
         ),
     ]
+
+
+def runs_of(dagster_url: str, statuses: list[str], job: str | None = None) -> list[str]:
+    """Ids of the runs in one of ``statuses`` (of ``job``), from the webserver's GraphQL API."""
+    run_filter = {"statuses": statuses, **({"pipelineName": job} if job else {})}
+    body = json.dumps({"query": _RUNS_QUERY, "variables": {"filter": run_filter}})
+    request = urllib.request.Request(f"{dagster_url}/graphql", body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        runs = json.load(response)["data"]["runsOrError"]
+    if runs["__typename"] != "Runs":
+        raise RuntimeError(f"Dagster could not list runs: {runs['__typename']}")
+    return [run["runId"] for run in runs["results"]]
+
+
+def cancel_running_runs(dagster_url: str, patience: float = CANCEL_PATIENCE_SECONDS) -> str:
+    """Before the stack stops Dagster: terminate the runs in progress, as the UI's *Terminate* does,
+    and wait until they are canceled. Killed with its code server instead, a run would stay
+    "started" for good, holding its pool's slot (one build at a time): the next build would wait
+    forever. Queued runs stay queued and start with the next ``feelback up``."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    running = runs_of(dagster_url, RUNNING)
+    if not running:
+        return ""
+    host, port = dagster_url.removeprefix("http://").rsplit(":", 1)
+    DagsterGraphQLClient(host, port_number=int(port), timeout=30).terminate_runs(running)
+    deadline = time.monotonic() + patience
+    while runs_of(dagster_url, RUNNING) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = runs_of(dagster_url, RUNNING)
+    return f"{len(running) - len(left)} run(s) canceled" + (f", {len(left)} still running" if left else "")

@@ -12,10 +12,8 @@ one printed line, never a stop of the stack.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 
 from clickhouse_connect.driver.client import Client
@@ -25,11 +23,7 @@ from feelback.settings import Settings
 JOB = "warehouse_build"
 MARTS = "analytics"  # dbt's marts schema
 FIRST_BUILD_TAG = "feelback/first-build"
-IN_FLIGHT = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED"]
 SUBMIT_PATIENCE_SECONDS = 120  # the webserver may still be loading the code location
-_RUNS_QUERY = """query Runs($filter: RunsFilter) {
-  runsOrError(filter: $filter) { __typename ... on Runs { results { runId } } }
-}"""
 
 
 def warehouse_built(client: Client, marts: str = MARTS) -> bool:
@@ -51,13 +45,9 @@ def latest_complete_partition() -> str:
 
 def builds_in_flight(dagster_url: str) -> list[str]:
     """Ids of the job's runs queued or running (a previous start's first build, tonight's run)."""
-    body = json.dumps({"query": _RUNS_QUERY, "variables": {"filter": {"pipelineName": JOB, "statuses": IN_FLIGHT}}})
-    request = urllib.request.Request(f"{dagster_url}/graphql", body.encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        runs = json.load(response)["data"]["runsOrError"]
-    if runs["__typename"] != "Runs":
-        raise RuntimeError(f"Dagster could not list runs: {runs['__typename']}")
-    return [run["runId"] for run in runs["results"]]
+    from feelback.dagster_stack import runs_of
+
+    return runs_of(dagster_url, ["QUEUED", "NOT_STARTED", "STARTING", "STARTED"], JOB)
 
 
 def submit_build(host: str, port: int, partition: str, patience: float = SUBMIT_PATIENCE_SECONDS) -> str:

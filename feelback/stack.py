@@ -41,6 +41,7 @@ class Part:
     ready_timeout: float = 120
     stop_signal: signal.Signals = signal.SIGTERM
     muted: tuple[str, ...] = ()  # lines of its output containing one of these are not relayed
+    before_stop: Callable[[], str] | None = None  # run before its signal; what it returns joins its stop line
 
 
 def _answers(url: str) -> bool:
@@ -136,6 +137,7 @@ def _stop(processes: list[tuple[Part, subprocess.Popen]]) -> None:
     for part, process in reversed(processes):
         began = time.monotonic()
         how = "stopped"
+        note = _before_stop(part) if process.poll() is None else ""
         if process.poll() is None:
             process.send_signal(part.stop_signal)
             try:
@@ -147,7 +149,16 @@ def _stop(processes: list[tuple[Part, subprocess.Popen]]) -> None:
         elif process.returncode not in (0, -part.stop_signal):
             how = f"had exited with code {process.returncode}"
         _stop_group(process.pid)
-        typer.echo(f"{part.name}: {how} ({time.monotonic() - began:.1f} s)", err=True)
+        typer.echo(f"{part.name}: {how} ({time.monotonic() - began:.1f} s){note and ', ' + note}", err=True)
+
+
+def _before_stop(part: Part) -> str:
+    if part.before_stop is None:
+        return ""
+    try:
+        return part.before_stop()
+    except Exception as exc:  # the part stops anyway
+        return f"{type(exc).__name__} before stopping: {exc}"
 
 
 def _stop_group(group: int) -> None:

@@ -90,6 +90,10 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         assert run["jobName"] == "warehouse_build" and run["runId"] in line
         tags = {tag["key"]: tag["value"] for tag in run["tags"]}
         assert tags["dagster/partition"] == partition and tags[FIRST_BUILD_TAG] == "true"
+        deadline = time.monotonic() + 120
+        while dagster_runs(dagster_port)[0]["status"] != "STARTED" and time.monotonic() < deadline:
+            time.sleep(1)
+        assert dagster_runs(dagster_port)[0]["status"] == "STARTED"
     finally:
         stopped_at = len(output)
         stack.send_signal(signal.SIGINT)
@@ -99,9 +103,11 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
     # Ctrl-C during the build: one line per part, in order, and nothing else (no traceback)
     farewell = [line.strip().split(":")[0] for line in output[stopped_at:]]
     assert farewell[farewell.index("stopping…") :] == ["stopping…", *PARTS], "".join(output[stopped_at:])
+    assert "dagster-daemon: stopped" in "".join(output) and "1 run(s) canceled" in "".join(output)
     with DagsterInstance.from_config(str(tmp_path / ".feelback" / "dagster")) as instance:
-        # no run left "started" without a process: it would hold the warehouse_build pool's one slot
-        assert instance.get_run_by_id(run["runId"]).status != DagsterRunStatus.STARTED
+        # the build in progress was canceled, not left "started" without a process, holding the pool's one slot
+        assert instance.get_run_by_id(run["runId"]).status == DagsterRunStatus.CANCELED
+        assert instance.event_log_storage.get_concurrency_info("warehouse_build").claimed_slots == []
     logged = [line for line in output if "127.0.0.1" in line and "://127.0.0.1:" not in line]  # not our URL lines
     assert '"GET /healthz HTTP/1.1" 200' in "".join(output) and not logged, logged[:5]
     assert not answers(f"http://127.0.0.1:{http_port}/ping")
