@@ -312,7 +312,8 @@ def test_long_query_does_not_block_ping(client, http):
     time.sleep(0.2)
     began = time.monotonic()
     assert http.get("/ping").text == "Ok.\n"
-    assert time.monotonic() - began < 0.5
+    # answered while the query (2 s) still runs: room for a busy machine, well under its remaining 1.8 s
+    assert time.monotonic() - began < 1.5
     assert not done.is_set()
     worker.join()
 
