@@ -23,6 +23,8 @@ from warehouse.local_server.process import free_port
 
 WORKSPACE = ROOT / "workspace.yaml"
 RUNNING = ["STARTING", "STARTED", "CANCELING"]
+# Each run worker imports the definitions, and Dagster warns about its beta APIs we use at each import.
+BETA_WARNINGS_OFF = "ignore::Warning:dagster._core.decorator_utils"
 CANCEL_PATIENCE_SECONDS = 20
 _RUNS_QUERY = """query Runs($filter: RunsFilter) {
   runsOrError(filter: $filter) { __typename ... on Runs { results { runId } } }
@@ -70,7 +72,7 @@ def dagster_parts(settings: Settings) -> list[Part]:
              "--location-name", name, "--log-level", code_server_log_level(settings)],
             f"tcp://127.0.0.1:{port}",  # it listens once the definitions are loaded
             {},
-            env,
+            {**env, "PYTHONWARNINGS": BETA_WARNINGS_OFF},
             ready_timeout=300,
         ),  # fmt: skip
         Part(
