@@ -37,25 +37,29 @@ def dagster_runs(dagster_port: int) -> list[dict]:
         return json.load(response)["data"]["runsOrError"]["results"]
 
 
-def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
-    http_port, native_port, api_port, dagster_port = (free_port() for _ in range(4))
+def start_stack(tmp_path, **ports: int) -> subprocess.Popen:
+    """``feelback up`` in ``tmp_path`` on free ports (without Superset: tests/dashboards has it)."""
     env = {
         **os.environ,
         "FEELBACK_HOME": str(tmp_path / ".feelback"),
-        "FEELBACK_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{http_port}/default?native_port={native_port}",
-        "FEELBACK_API_PORT": str(api_port),
-        "FEELBACK_DAGSTER_PORT": str(dagster_port),
+        "FEELBACK_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{ports['http']}/default?native_port={ports['native']}",
+        "FEELBACK_API_PORT": str(ports["api"]),
+        "FEELBACK_DAGSTER_PORT": str(ports["dagster"]),
         "FEELBACK_LOG_LEVEL": "info",  # access logs on: none of them may show a client's address
         "FEELBACK_DASHBOARDS": "off",  # Superset in the stack: tests/dashboards
     }
     env.pop("FEELBACK_WAREHOUSE_DATA_DIR", None)
     env.pop("FEELBACK_DATABASE_URL", None)
-    stack = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "feelback", "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
+    http_port, native_port, api_port, dagster_port = (free_port() for _ in range(4))
+    stack = start_stack(tmp_path, http=http_port, native=native_port, api=api_port, dagster=dagster_port)
     output: list[str] = []
     up = threading.Event()
-
     launched = threading.Event()
 
     def read():
@@ -113,3 +117,25 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
     assert not answers(f"http://127.0.0.1:{http_port}/ping")
     assert not answers(f"http://127.0.0.1:{api_port}/healthz")
     assert not answers(f"http://127.0.0.1:{dagster_port}/server_info")
+
+
+def test_ctrl_c_while_dagster_loads_stops_at_once_and_quietly(tmp_path):
+    """Ctrl-C before the stack is up (Dagster's code location still loading): no waiting for the
+    rest to start, no traceback, one line per part started so far."""
+    stack = start_stack(tmp_path, http=free_port(), native=free_port(), api=free_port(), dagster=free_port())
+    output: list[str] = []
+    for line in stack.stdout:
+        output.append(line)
+        if line.startswith("demo:"):  # migrated: the API, then Dagster's code server, are starting
+            break
+    time.sleep(3)
+    stopped_at = len(output)
+    stack.send_signal(signal.SIGINT)
+    began = time.monotonic()
+    output += stack.stdout.readlines()
+    assert stack.wait(timeout=60) == 0 and time.monotonic() - began < 30
+    farewell = [line.strip().split(":")[0] for line in output[stopped_at:]]
+    farewell = farewell[farewell.index("stopping…") :]  # after the parts' last lines before Ctrl-C
+    assert "Feelback is up:\n" not in output and "Traceback" not in "".join(output), "".join(output)
+    assert farewell[0] == "stopping…" and farewell[1:] == PARTS[-len(farewell[1:]) :], "".join(output[stopped_at:])
+    assert "dagster-code-server" in farewell or "api" in farewell
