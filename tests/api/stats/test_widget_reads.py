@@ -1,11 +1,11 @@
 """What a widget's stats requests get: the fast path answers as the routes do, private sets need a
-secret key, ETag/304, batch and top, signals sent through the API counted within two seconds, and bad
-input refused with a message naming the parameter."""
+secret key, ETag/304, batch and top, signals sent through the API counted, and bad input refused
+with a message naming the parameter. How soon a signal shows (ack -> stats read p50/p99) is
+bench/freshness.py's, not a test's."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.ingest_support import BROWSER_UA
 from tests.api.stats_support import CONTENTS, SETS, World
+from tests.polling import eventually
 from tests.pipelines.raw_events import RawEvents
 
 
@@ -99,9 +100,13 @@ def test_etag_gives_304_until_the_numbers_change(api, ch, world):
 
     now = dt.datetime.now(dt.UTC)
     world.insert(ch, _one_create(world, "thumbs", "/b", now))
-    time.sleep(2.0)
-    changed = api.get("/v1/stats/thumbs//b", params={"window": "30d"}, headers={"If-None-Match": etag})
-    assert changed.status_code == 200
+
+    def changed_read():
+        changed = api.get("/v1/stats/thumbs//b", params={"window": "30d"}, headers={"If-None-Match": etag})
+        assert changed.status_code == 200, changed.status_code
+        return changed
+
+    changed = eventually(changed_read)
     assert changed.headers["etag"] != etag
     assert changed.json()["total"] == first.json()["total"] + 1
 
@@ -129,15 +134,20 @@ def test_top_ranks_contents(api, ch, world):
     assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("by:")
 
 
-def test_signals_sent_through_the_api_show_within_two_seconds(api):
+def test_signals_sent_through_the_api_show_in_the_stats(api):
+    """An acknowledged signal is counted once by the stats read (polled up to 30 s, stopping when it
+    shows). Ack -> shown p50/p99: ``.venv/bin/python -m bench.freshness``."""
     before = api.get("/v1/stats/likes//ingested").json()["total"]
     body = {"content_set": "likes", "content_key": "/ingested", "value": True, "idempotency_key": uuid.uuid4().hex}
     sent = api.post("/v1/signals", json=body)
     assert sent.status_code == 201, sent.text
-    acknowledged = time.monotonic()
-    time.sleep(2.0)
-    assert api.get("/v1/stats/likes//ingested").json()["total"] == before + 1
-    assert time.monotonic() - acknowledged < 3.0
+
+    def counted():
+        total = api.get("/v1/stats/likes//ingested").json()["total"]
+        assert total >= before + 1, (before, total)
+        return total
+
+    assert eventually(counted) == before + 1
 
 
 @pytest.mark.parametrize(
