@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 from playwright.sync_api import expect
@@ -98,13 +97,10 @@ def test_newcomer_journey(browser, panel_api, panel_mailbox, site_pages, artifac
     site.get_by_role("button", name="Send").click()
     for widget in ("feelback-updown", "feelback-form"):  # both acknowledged by the API
         expect(site.locator(widget).get_by_text("Thank you! Your feedback was sent.")).to_be_attached()
-    clicked = time.monotonic()
     visitor.close()
 
-    page.get_by_role("link", name="Overview").click()
-    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text("2", timeout=10_000)
-    seen_after = time.monotonic() - clicked
-    assert seen_after < 10, seen_after
+    page.get_by_role("link", name="Overview").click()  # how soon it shows: bench/newcomer.py, bench/freshness.py
+    expect(page.get_by_test_id("kpi-signals").locator(".kpi-value")).to_have_text("2", timeout=30_000)
     page.get_by_role("link", name="Install").click()
     expect(page.get_by_test_id("first-signal")).to_contain_text("Signals are arriving")
 

@@ -1,11 +1,10 @@
 """GET /v1/projects/{id}/overview against a real dbt build (the stats tests' world): every set's
 numbers equal the stats API's, the previous period and the days equal fct_signals', the rankings
-equal the stats API's top, and operations after the build show within seconds."""
+equal the stats API's top, and operations after the build show (how soon: bench/freshness.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from tests.api.ingest_support import BROWSER_UA
 from tests.api.stats_support import SETS, TIMEZONE, fct_numbers, shown
 from tests.api.stats_support import world  # noqa: F401  (a fixture: the built project)
 from tests.pipelines.raw_events import RawEvents
+from tests.polling import eventually
 
 WINDOWS = ["7d", "30d", "90d", "week", "month", "year"]
 
@@ -127,20 +127,22 @@ def test_best_and_worst_contents_by_sentiment(owner, world):
     assert stars["previous_average"] is None or isinstance(stars["previous_average"], float)
 
 
-def test_a_signal_after_the_build_shows_within_seconds(owner, ch, world):
+def test_a_signal_after_the_build_shows(owner, ch, world):
+    """Polled up to 30 s, stopping when it shows; how soon (ack -> overview read p50/p99) is
+    ``.venv/bin/python -m bench.freshness``'s."""
     before = read_overview(owner, world, window="7d", content_set="votes")
     events = RawEvents(project_id=world.project_id)
     events.create("yesno", dt.datetime.now(dt.UTC), content_set="votes", content_key="/live", visitor_id=uuid.uuid4().hex, value=1)
     world.insert(ch, events)
-    inserted = time.monotonic()
-    while True:
+
+    def shown():
         after = read_overview(owner, world, window="7d", content_set="votes")
-        if after["totals"]["signals"] == before["totals"]["signals"] + 1 or time.monotonic() - inserted > 10:
-            break
-        time.sleep(0.2)
+        assert after["totals"]["signals"] >= before["totals"]["signals"] + 1, after["totals"]
+        return after
+
+    after = eventually(shown)
     assert after["totals"]["signals"] == before["totals"]["signals"] + 1
     assert after["days"][-1]["positive"] == before["days"][-1]["positive"] + 1
-    assert time.monotonic() - inserted < 5.0  # within seconds (about 1 s on an idle machine)
 
 
 @pytest.mark.parametrize("window", ["7d", "90d", "year"])
