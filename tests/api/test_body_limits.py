@@ -81,9 +81,10 @@ def test_a_body_that_arrives_with_its_head_is_not_mistaken_for_one(api):
 
 
 def test_a_request_head_that_trickles_is_dropped(api):
-    with socket.create_connection(("127.0.0.1", api.port), timeout=20) as sock:
+    with socket.create_connection(("127.0.0.1", api.port), timeout=45) as sock:
         began = time.monotonic()
-        trickle(sock, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 30, every=0.5)
+        trickle(sock, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 60, every=0.5)  # 45 s if never cut
         reply = answer(sock)
         waited = time.monotonic() - began
-    assert reply.startswith(b"HTTP/1.1 408") and 9 < waited < 14
+    # cut after the promised 10 s (a behaviour, not a speed target), with room for a busy machine
+    assert reply.startswith(b"HTTP/1.1 408") and 9 < waited < 30
