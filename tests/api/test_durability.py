@@ -58,7 +58,7 @@ def test_acknowledged_signals_survive_sigkill(clickhouse_server, ch, tmp_path):
 
     restarted = ApiProcess(settings, clickhouse_server.url, FEELBACK_SPOOL_DRAIN_INTERVAL_MS="100").start()
     try:
-        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(keys), timeout=20)
+        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(keys))
         assert count == len(keys)
         # Retries of acknowledged requests after the restart get the first answer and store nothing.
         retried = creates(restarted.url, project.public_key, keys[:20])
@@ -246,7 +246,7 @@ def test_two_workers_share_the_secret_and_salt_and_each_drains_its_own_lane(clic
         assert sorted(lane.name for lane in (settings.home / "spool").glob("lane-*")) == ["lane-0", "lane-1"]
         everything = keys + [f"{key}-edit" for key in keys]
         parameters = {"p": project.id, "keys": everything}
-        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(everything), timeout=10)
+        count, _ = wait_for_rows(ch, COUNT_BY_KEYS.replace("count(), ", ""), parameters, len(everything))
         assert count == len(everything)
         assert ch.query(COUNT_BY_KEYS, parameters=parameters).result_rows[0] == (len(everything), len(everything))
         visitors = ch.query(

@@ -60,7 +60,7 @@ def workers_of(api) -> set[int]:
 
 def stored(ch, project_id: str, key: str, settle: float = 0.6) -> int:
     """Rows of ``key`` once the spool had time to drain (a duplicate would arrive with the first)."""
-    count, _ = wait_for_rows(ch, ROWS_BY_KEY, {"p": project_id, "k": key}, 1, timeout=10)
+    count, _ = wait_for_rows(ch, ROWS_BY_KEY, {"p": project_id, "k": key}, 1)
     time.sleep(settle)
     return ch.query(ROWS_BY_KEY, parameters={"p": project_id, "k": key}).result_rows[0][0]
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.api.stats_support import World, dbt_build, replicate_and_score
 from tests.pipelines.raw_events import RawEvents
+from tests.polling import DEADLINE
 
 
 VOTE = {"yes": 1, "no": -1}
@@ -88,7 +89,7 @@ def _play(api, ch, world: World, content_set: str, nonce: str, number: int, life
     return signal_id, expected
 
 
-def wait_for_count(ch, sql: str, parameters: dict, timeout: float = 20.0) -> None:
+def wait_for_count(ch, sql: str, parameters: dict, timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while not ch.query(sql, parameters=parameters).result_rows[0][0]:
         assert time.monotonic() < deadline, sql
@@ -119,8 +120,8 @@ def _built(ch, world: World, content_set: str) -> dict[str, int]:
     return dict(rows)
 
 
-def _agree(read, want, timeout: float = 20.0):
-    """``read()`` once it equals ``want`` (the stats refresh within about two seconds), else the last read."""
+def _agree(read, want, timeout: float = DEADLINE):
+    """``read()`` once it equals ``want`` (the stats refresh on their own; how soon: bench/freshness.py), else the last read."""
     deadline = time.monotonic() + timeout
     while (got := read()) != want and time.monotonic() < deadline:
         time.sleep(0.1)
