@@ -95,13 +95,16 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
     setAnnounce(`${plural(ids.length, "message")} marked ${STATE_LABEL[next].toLowerCase()}.`);
   }
 
+  // What the keys act on: the latest values, also when keys come faster than renders (x, j, x).
+  const live = useRef({ items, focus, selected, allowed, setTriage });
+  live.current = { items, focus, selected, allowed, setTriage };
+
   function toggle(id: string) {
-    setSelected((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+    const next = new Set(live.current.selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    live.current.selected = next;
+    setSelected(next);
   }
 
   useEffect(() => {
@@ -110,9 +113,11 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
       const inField = ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.isContentEditable;
       const action = shortcut(event.key, inField, event.ctrlKey || event.metaKey || event.altKey);
       if (!action) return;
+      const { items, focus, selected, allowed, setTriage } = live.current;
       const current = items[focus];
       if (action.kind === "move") {
-        setFocus((at) => Math.max(0, Math.min(items.length - 1, at + action.by)));
+        live.current.focus = Math.max(0, Math.min(items.length - 1, focus + action.by));
+        setFocus(live.current.focus);
       } else if (action.kind === "search") {
         searchBox.current?.focus();
       } else if (!current || !allowed) {
@@ -126,7 +131,7 @@ export function Inbox({ project, role }: { project: Project; role: Role }) {
     }
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [items, focus, selected, allowed, state]);
+  }, []);
 
   useEffect(() => {
     document.getElementById(`message-${items[focus]?.signal_id}`)?.scrollIntoView?.({ block: "nearest" });
