@@ -31,7 +31,7 @@ from feelback.control_plane.models import ContentSet, Project
 from ingest_api.routers.panel_overview import Overview, project_sets
 from ingest_api.routers.stats import service_of
 from ingest_api.stats.queries import read_watermark
-from ingest_api.stats.service import MAX_AGE, _iso
+from ingest_api.stats.service import MAX_AGE, iso_instant
 from ingest_api.stats.windows import Window
 
 log = structlog.get_logger(__name__)
@@ -103,7 +103,7 @@ class OverviewWarmer:
         watermark = await run_in_threadpool(read_watermark, service.client)
         if watermark is None:
             return False
-        built = _iso(watermark) or ""
+        built = iso_instant(watermark) or ""
         stale = [key for key, seen in reversed(self.recent.items()) if seen.built_through != built]
         if not stale:
             return False

@@ -37,7 +37,7 @@ from ingest_api.stats.freshness import LiveDelta
 from ingest_api.stats.measures import Measures
 from ingest_api.stats.rankings import BuiltRankings, Ranked, SetDelta
 from ingest_api.stats.queries import MARTS, _SUMS, MartWindow, _missing_relation
-from ingest_api.stats.service import Reader, StatsService, stats_json
+from ingest_api.stats.service import Reader, StatsService, iso_instant, stats_json
 from ingest_api.stats.windows import Window, WindowBounds, resolve
 
 router = APIRouter(prefix="/v1/projects/{project_id}", tags=["panel"], dependencies=[Depends(authorize)])
@@ -147,10 +147,6 @@ def _in(bounds: WindowBounds, by_day: dict[dt.date, Measures]) -> Measures:
     return result
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
-
-
 class Overview:
     """One overview read: the sets' live deltas, their built days, and what they add up to."""
 
@@ -231,8 +227,8 @@ class Overview:
             ),
             days=day_rows,
             sets=sets_out,
-            built_through=_iso(min(watermarks, default=None)),
-            as_of=_iso(min(checked, default=self.service.now())) or "",
+            built_through=iso_instant(min(watermarks, default=None)),
+            as_of=iso_instant(min(checked, default=self.service.now())) or "",
         )
 
     async def _rankings(self, deltas: dict[str, LiveDelta]) -> dict[str, Ranked]:

@@ -102,7 +102,8 @@ def stats_json(measures: Measures, rules: ContentSetRules) -> dict[str, Any]:
     }
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
+def iso_instant(moment: dt.datetime | None) -> str | None:
+    """An instant as the API writes it (UTC, milliseconds, ``Z``), or None."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
@@ -110,7 +111,7 @@ def _heading(rules: ContentSetRules, bounds: WindowBounds, delta: LiveDelta) -> 
     heading: dict[str, Any] = {"content_set": rules.key, "signal_type": rules.signal_type.value}
     if rules.signal_type is SignalType.rating:
         heading["rating_scale"] = rules.rating_scale
-    return {**heading, "window": bounds.as_json(), "built_through": _iso(delta.watermark)}
+    return {**heading, "window": bounds.as_json(), "built_through": iso_instant(delta.watermark)}
 
 
 RANKINGS: dict[str, Callable[[str, Measures], tuple]] = {
