@@ -71,8 +71,8 @@ def test_dashboard_renders(superset, superset_api, signed_in, artifacts, warehou
         page.wait_for_function("document.querySelectorAll('.loading, [aria-label=loading]').length === 0", timeout=90_000)
         page.wait_for_timeout(1500)  # echarts animates its first frame
         page.screenshot(path=str(artifacts / f"superset-{name}.png"), full_page=True)
-        errors = page.locator(".alert-danger, [data-test=error-message], .ant-alert-error").count()
-        assert errors == 0, f"{name}: {errors} chart(s) show an error"
+        errors = page.locator(".alert-danger, [data-test=error-message], .ant-alert-error")
+        assert errors.count() == 0, f"{name}: chart(s) show an error: {errors.all_inner_texts()}"
         assert page.get_by_text("No results were returned").count() == 0, f"{name}: a chart is empty"
         assert spec["title"] in page.content()
     finally:
