@@ -9,6 +9,10 @@ import re
 
 SECRET_KEY = os.environ["FEELBACK_SUPERSET_SECRET_KEY"]
 SQLALCHEMY_DATABASE_URI = os.environ["FEELBACK_SUPERSET_METADATA_URL"]
+if SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+    # The embedded stack's metadata is one SQLite file that gunicorn's threads all write (Superset logs
+    # every chart request there): on a busy machine, wait for its lock longer than sqlite3's 5 s.
+    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 30}}
 
 FEATURE_FLAGS = {"ENABLE_TEMPLATE_PROCESSING": True}
 # Served on loopback over plain HTTP by default; a production deployment puts TLS in front.
