@@ -64,6 +64,9 @@ def dagster_parts(settings: Settings) -> list[Part]:
     workspace = home / "workspace.yaml"  # written at each start: the code server's port changes
     workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": name}}]}))
     dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
+    # The code server starts the runs: their step-by-step output (dbt's among it) is in each run's
+    # page in the UI, and in this file; on the terminal it drowned the stack's own lines every night.
+    runs_log = (settings.home / "logs" / "dagster-runs.log").resolve()
     return [
         Part(
             "dagster-code-server",
@@ -71,9 +74,10 @@ def dagster_parts(settings: Settings) -> list[Part]:
              "-m", location["module_name"], "-a", location["attribute"], "-d", str(ROOT / location.get("working_directory", ".")),
              "--location-name", name, "--log-level", code_server_log_level(settings)],
             f"tcp://127.0.0.1:{port}",  # it listens once the definitions are loaded
-            {},
+            {"Dagster run output": f"{runs_log}  (and each run's page)"},
             {**env, "PYTHONWARNINGS": BETA_WARNINGS_OFF},
             ready_timeout=300,
+            log_file=runs_log,
         ),  # fmt: skip
         Part(
             "dagster-webserver",

@@ -42,6 +42,14 @@ class Part:
     stop_signal: signal.Signals = signal.SIGTERM
     muted: tuple[str, ...] = ()  # lines of its output containing one of these are not relayed
     before_stop: Callable[[], str] | None = None  # run before its signal; what it returns joins its stop line
+    log_file: Path | None = None  # its output goes to this file instead of ours (still without IP addresses)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of its log file, to explain why it stopped ("" when its output is ours)."""
+        if self.log_file is None or not self.log_file.exists():
+            return ""
+        tail = self.log_file.read_text("utf-8", "replace").splitlines()[-lines:]
+        return "\n".join([f"last lines of {self.log_file}:", *tail])
 
 
 def _answers(url: str) -> bool:
@@ -122,7 +130,9 @@ def _wait_ready(part: Part, process: subprocess.Popen, timeout: float, stopping:
         if stopping.is_set():
             raise Stopping
         if process.poll() is not None:
-            raise RuntimeError(f"{part.name} exited with code {process.returncode} before it was ready")
+            raise RuntimeError("\n".join(filter(None, [
+                f"{part.name} exited with code {process.returncode} before it was ready", part.log_tail()
+            ])))  # fmt: skip
         if part.ready_url is not None and _answers(part.ready_url):
             return
         time.sleep(0.2)
@@ -218,7 +228,13 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
                 part.command, cwd=os.getcwd(), env=env, start_new_session=True,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             )  # fmt: skip
-            relay = threading.Thread(target=_relay, args=(process.stdout, part.muted, stopping), name=f"{part.name}-output", daemon=True)
+            sink = None
+            if part.log_file is not None:
+                part.log_file.parent.mkdir(parents=True, exist_ok=True)
+                sink = open(part.log_file, "a", encoding="utf-8")  # noqa: SIM115 - the relay thread's until the part ends
+            relay = threading.Thread(
+                target=_relay, args=(process.stdout, part.muted, stopping, sink), name=f"{part.name}-output", daemon=True
+            )
             relay.start()
             processes.append((part, process))
             with progress.status(f"starting {part.name}"):
@@ -238,6 +254,8 @@ def run_stack(settings: Settings, migrate: Callable[[Settings], list[str]]) -> i
             for part, process in processes:
                 if process.poll() is not None:
                     typer.echo(f"error: {part.name} exited with code {process.returncode}; stopping the stack", err=True)
+                    if part.log_tail():
+                        typer.echo(part.log_tail(), err=True)
                     return 1
             stopping.wait(0.5)
         return 0

@@ -15,6 +15,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from feelback.first_build import FIRST_BUILD_TAG
 from pipelines.partitions import daily_partitions
+from tests.polling import eventually
 from warehouse.local_server.process import free_port
 
 PARTS = ["dagster-daemon", "dagster-webserver", "dagster-code-server", "api", "warehouse"]  # in stopping order
@@ -98,6 +99,16 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         while dagster_runs(dagster_port)[0]["status"] != "STARTED" and time.monotonic() < deadline:
             time.sleep(1)
         assert dagster_runs(dagster_port)[0]["status"] == "STARTED"
+        # the run's step-by-step output goes to the runs' log, not to the stack's terminal
+        runs_log = tmp_path / ".feelback" / "logs" / "dagster-runs.log"
+        assert f"Dagster run output {runs_log}" in printed
+
+        def run_logged():
+            assert "STEP_WORKER_STARTED" in runs_log.read_text(), runs_log.read_text()[-2000:]
+
+        eventually(run_logged, timeout=120)
+        assert run["runId"] in runs_log.read_text()
+        assert not [line for line in output if "STEP_" in line or run["runId"] in line and "dagster - " in line], output[-20:]
     finally:
         stopped_at = len(output)
         stack.send_signal(signal.SIGINT)
