@@ -74,7 +74,7 @@ def dagster_parts(settings: Settings) -> list[Part]:
              "-m", location["module_name"], "-a", location["attribute"], "-d", str(ROOT / location.get("working_directory", ".")),
              "--location-name", name, "--log-level", code_server_log_level(settings)],
             f"tcp://127.0.0.1:{port}",  # it listens once the definitions are loaded
-            {"Dagster run output": f"{runs_log}  (and each run's page)"},
+            {},
             {**env, "PYTHONWARNINGS": BETA_WARNINGS_OFF},
             ready_timeout=300,
             log_file=runs_log,
@@ -84,8 +84,9 @@ def dagster_parts(settings: Settings) -> list[Part]:
             [str(bin_dir / "dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(settings.dagster_port),
              "--log-level", settings.log_level],
             f"{dagster_url}/server_info",
-            {"Dagster": dagster_url},
+            {"Dagster": dagster_url, "Dagster run output": f"{runs_log}  (and each run's page)"},
             env,
+            muted=("Serving dagster-webserver on",),  # at any log level; its address is in our list of URLs
         ),  # fmt: skip
         Part(
             "dagster-daemon",
