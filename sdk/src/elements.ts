@@ -45,6 +45,20 @@ export function configure(options: { key?: string; endpoint?: string }): void {
 
 const escape = (text: unknown) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+// A page enforcing Trusted Types (`require-trusted-types-for 'script'`) refuses plain strings as HTML;
+// it lets the widgets write theirs through the policy named "feelback" when its CSP lists that name
+// (`trusted-types feelback`). Every value in that HTML went through `escape` or is a fixed word.
+let policy: { createHTML(html: string): string } | null | undefined;
+function trusted(html: string): string {
+  if (policy === undefined)
+    try {
+      policy = (globalThis as any).trustedTypes?.createPolicy("feelback", { createHTML: (html: string) => html }) || null;
+    } catch {
+      policy = null; // the page does not allow the name: its own policy (or none) decides
+    }
+  return policy ? policy.createHTML(html) : html;
+}
+
 const Base = (typeof HTMLElement === "undefined" ? class {} : HTMLElement) as typeof HTMLElement;
 
 abstract class Widget extends Base {
@@ -117,7 +131,7 @@ abstract class Widget extends Base {
     if (run !== this.loads) return; // the attributes changed meanwhile: a newer load renders
     this.config = config;
     this.tally = { ...stats?.counts };
-    this.root.innerHTML = `<div class=row part=widget>${this.html()}</div><span class=sr role=status aria-live=polite></span>`;
+    this.root.innerHTML = trusted(`<div class=row part=widget>${this.html()}</div><span class=sr role=status aria-live=polite></span>`);
     this.root.querySelectorAll("button[data-v]").forEach((button) =>
       button.addEventListener("click", () => this.choose((button as HTMLElement).dataset.v!, true)),
     );

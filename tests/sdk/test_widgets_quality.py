@@ -34,6 +34,32 @@ def test_a_strict_csp_page_works(sdk_stack, page):
     assert any("style-src" in text for text in violations)
 
 
+def test_a_page_enforcing_trusted_types_works(sdk_stack, page):
+    """`require-trusted-types-for 'script'`: the widgets write their HTML through the policy "feelback",
+    which the page allows by its name, and nothing else of theirs needs a trusted value."""
+    api = sdk_stack.api
+    csp = (
+        f"default-src 'self'; script-src {api}; style-src 'self'; connect-src {api}; "
+        "require-trusted-types-for 'script'; trusted-types feelback"
+    )
+    content = content_key()
+    violations = []
+    page.on("console", lambda message: any(word in message.text for word in ("Trusted Type", "Content Security Policy")) and violations.append(message.text))
+    page.on("pageerror", lambda error: violations.append(str(error)))
+    html = sdk_stack.page_html(all_widgets(content))
+    page.goto(sdk_stack.pages.add(f"/tt-{uuid.uuid4().hex[:6]}.html", html, {"Content-Security-Policy": csp}))
+    for name in WIDGETS:  # (not wait_for_function: the page's policy refuses its eval)
+        page.wait_for_selector(f"feelback-{name}:state(ready)", state="attached")
+    record_events(page)
+    widget(page, "feelback-updown").get_by_role("button", name="Upvote").click()
+    wait_events(page, [("feelback-updown", "sent")])
+    assert sdk_stack.wait_stats("demo-updown", content, {"up": 1})["counts"] == {"up": 1}
+    assert violations == []
+    # The page really enforces Trusted Types: its own plain string as HTML is refused.
+    refused = page.evaluate("() => { try { document.body.innerHTML = '<b>x</b>'; return false } catch (e) { return e.name } }")
+    assert refused == "TypeError"
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_axe_finds_no_violations(sdk_stack, page, theme):
     content = content_key()
