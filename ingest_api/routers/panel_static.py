@@ -40,6 +40,10 @@ PANEL_CSP = "; ".join(
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",
+        # DOM sinks take no plain strings: the panel's one script URL goes through its policy "panel",
+        # the SDK's widgets (the Install preview) write their HTML through theirs, "feelback".
+        "require-trusted-types-for 'script'",
+        "trusted-types panel feelback",
     )
 )
 # Powerful features the panel never uses, off for it and anything it frames.

@@ -128,14 +128,23 @@ def test_the_panel_refuses_what_its_policy_does_not_allow(context, panel_api):
     response = page.goto(f"{panel_api.url}/app/")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self';" in policy and "style-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "require-trusted-types-for 'script'" in policy and "trusted-types panel feelback" in policy
     assert (response.headers["cross-origin-opener-policy"], response.headers["x-frame-options"]) == ("same-origin", "DENY")
     expect(page.get_by_role("heading", name="Sign in to Feelback")).to_be_visible()
     assert context.policy_reports == []
 
-    # visitor's text that reached the page as HTML: its script does not run, its inline style is not applied
+    # visitor's text given to the DOM as HTML: Trusted Types refuse a plain string
+    refused = page.evaluate(
+        """() => { try { document.body.insertAdjacentHTML("beforeend", '<b id="plain">x</b>'); return null } catch (e) { return e.name } }"""
+    )
+    assert refused == "TypeError" and page.locator("#plain").count() == 0
+    assert "require-trusted-types-for" in "\n".join(context.policy_reports), context.policy_reports
+    # and had it come through an allowed policy (the SDK's, escaping wrongly): its script does not run,
+    # its inline style is not applied
     page.evaluate(
-        """() => { const box = document.createElement("div"); box.id = "hostile";
-        box.innerHTML = '<img src="data:," onerror="document.title = \\'pwned\\'"><b style="color: rgb(255, 0, 0)">x</b>';
+        """() => { const policy = trustedTypes.createPolicy("feelback", { createHTML: (html) => html });
+        const box = document.createElement("div"); box.id = "hostile";
+        box.innerHTML = policy.createHTML('<img src="data:," onerror="document.title = \\'pwned\\'"><b style="color: rgb(255, 0, 0)">x</b>');
         document.body.append(box); }"""
     )
     expect(page.locator("#hostile b")).to_be_attached()

@@ -129,13 +129,29 @@ function Snippet({ code, label }: { code: string; label: string }) {
   );
 }
 
+/** The SDK's address as the Trusted Types the panel's policy enforces want it: only this one script,
+ * through the panel's one policy (named in its CSP: `trusted-types panel feelback`, the SDK's own). */
+let scriptPolicy: { createScriptURL(url: string): string } | undefined;
+function sdkScriptURL(origin: string): string {
+  const url = `${origin}/sdk/v1/feelback.js`;
+  const types = (globalThis as any).trustedTypes;
+  if (!types) return url;
+  scriptPolicy ??= types.createPolicy("panel", {
+    createScriptURL: (asked: string) => {
+      if (asked !== url) throw new TypeError(`the panel loads no script from ${asked}`);
+      return asked;
+    },
+  });
+  return scriptPolicy!.createScriptURL(url);
+}
+
 /** The project's widgets, live, on the content key "panel-preview" (the SDK script is loaded once). */
 function Preview({ origin, publicKey, sets }: { origin: string; publicKey: string; sets: { key: string; type: string }[] }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!document.querySelector("script[data-feelback-preview]")) {
       const script = document.createElement("script");
-      script.src = `${origin}/sdk/v1/feelback.js`;
+      script.src = sdkScriptURL(origin);
       script.dataset.key = publicKey;
       script.dataset.feelbackPreview = "";
       document.head.append(script);
