@@ -9,8 +9,9 @@ Every answer carries a strict Content-Security-Policy (``PANEL_CSP``): the panel
 are its own files (Vite's build inlines none; style changes are made through the CSSOM, which
 ``style-src`` allows), it talks to its own origin only (the API, and the SDK for the Install screen's
 live preview), frames only its own origin (the recap preview, served with a policy of its own by
-``panel_recaps``) and may not be framed. A visitor's text that slipped into the page as HTML could
-neither run nor load anything.
+``panel_recaps``) and may not be framed. Trusted Types are enforced: no DOM sink takes a plain
+string (the Install preview's script URL and the SDK widgets' HTML go through their named policies).
+A visitor's text that slipped into the page as HTML anyway could neither run nor load anything.
 """
 
 from __future__ import annotations
