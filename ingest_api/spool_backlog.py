@@ -44,10 +44,10 @@ class BacklogRecorder:
         if now - self._recorded_at < self.every_seconds or self.spool.lane is None:
             return False
         self._recorded_at = now
+        recorded_at = dt.datetime.now(dt.UTC)  # with the throttle's clock, before anything that may wait
         pending_bytes, segments, oldest_seconds = self.spool.backlog()
         self._waiting.append([
-            dt.datetime.now(dt.UTC), self.host, self.spool.lane.name, pending_bytes, segments,
-            round(oldest_seconds, 3), self.spool.max_bytes,
+            recorded_at, self.host, self.spool.lane.name, pending_bytes, segments, round(oldest_seconds, 3), self.spool.max_bytes,
         ])  # fmt: skip
         return True
 
