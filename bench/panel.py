@@ -20,6 +20,8 @@ world for the next run). Prints:
 (e) with ``--after-build`` (and ``--raw-signals``): the first read of each window after an
     incremental build, from an API with the overview warmer on and one with it off
     (bench/panel_after_build.py);
+(f) with ``--after-restart`` (and ``--raw-signals``): the first read of each window after the API
+    restarted, warmer on and off (bench/panel_after_restart.py);
 (d) with ``--lighthouse``: Lighthouse 12.2.3's scores (accessibility, best practices, performance)
     of the overview and the inbox, signed in as a person (npx fetches it; Debian's Chromium).
 """
@@ -232,6 +234,7 @@ def main() -> None:
     parser.add_argument("--live", type=float, default=2.0, help="with --raw-signals: signals a second sent while reading (0: none)")
     parser.add_argument("--lighthouse", action="store_true", help="also run Lighthouse on the overview and the inbox")
     parser.add_argument("--after-build", action="store_true", help="with --raw-signals: first reads after a build, warmer on and off")
+    parser.add_argument("--after-restart", action="store_true", help="with --raw-signals: first reads after an API restart, warmer on and off")
     parser.add_argument("--warm-seconds", type=float, default=5.0, help="with --after-build: the warmer's FEELBACK_OVERVIEW_WARM_SECONDS")
     args = parser.parse_args()
     if args.after_build:  # the API that demo_stack starts reads it
@@ -268,6 +271,10 @@ def main() -> None:
                 from bench.panel_after_build import first_reads_after_build
 
                 first_reads_after_build(stack, secret, project_id, args.warm_seconds)
+            if args.after_restart and args.raw_signals:
+                from bench.panel_after_restart import first_reads_after_restart
+
+                first_reads_after_restart(stack, secret, project_id)
         print(f"    {sent[0]} signals sent through the API while reading")
 
         with chromium() as browser:

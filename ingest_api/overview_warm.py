@@ -10,18 +10,25 @@ uses, on a table of one row per build) and, when a build has finished, reads tho
 again, most recently read first, one at a time, through the route's own code, which fills the
 caches the next read uses: the sets' live deltas (shared with the widgets' stats), the built days
 and the rankings, all keyed by the new build. Nothing is read while no overview was read in the
-last day; after start-up nothing is known, so nothing is warmed until overviews are read. A
-failure is logged and tried again at the next look; it never reaches a request.
+last day. A failure is logged and tried again at the next look; it never reaches a request.
+
+A restart empties every cache: the list outlives it in ``<home>/api/overview-reads.json`` (written
+when the API stops, merged with its other workers' lists), and at start-up the warmer reads those
+overviews at once, so the first read after a deploy is warm too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import json
+import os
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
@@ -60,12 +67,58 @@ class Seen:
 class OverviewWarmer:
     """The recent overview reads of one API process, and the task that reads them again after a build."""
 
-    def __init__(self, app: FastAPI, seconds: float):
-        self.app, self.seconds = app, seconds
+    def __init__(self, app: FastAPI, seconds: float, saved: Path | None = None):
+        self.app, self.seconds, self.saved = app, seconds, saved
         self.recent: OrderedDict[OverviewRead, Seen] = OrderedDict()
-        self.warmed = 0  # overviews read again after a build
+        self.warmed = 0  # overviews read again after a build (or a restart)
         self._noted = asyncio.Event()
         self._behind = 0
+        self._loaded = False  # reads of an earlier run, to warm at once
+
+    def load(self) -> int:
+        """The reads the API's earlier run kept (``save``), with their ages; how many."""
+        try:
+            entries = json.loads(self.saved.read_text()) if self.saved else []
+        except (OSError, ValueError):
+            return 0
+        now, wall = time.monotonic(), time.time()
+        for entry in entries if isinstance(entries, list) else []:
+            try:
+                key = OverviewRead(entry["project_id"], Window(entry["window"]).value, entry["content_set"], entry["content_key"])
+                age = wall - float(entry["read_at"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a hand-edited or older file: what cannot be read is skipped
+            if 0 <= age < RECENT_SECONDS:
+                self.recent[key] = Seen(now - age, None)
+        self.recent = OrderedDict(sorted(self.recent.items(), key=lambda item: item[1].read_at)[-RECENT_READS:])
+        self._loaded = bool(self.recent)
+        return len(self.recent)
+
+    def save(self) -> None:
+        """Keep the recent reads for the next start, merged with what this API's other workers kept."""
+        if self.saved is None:
+            return
+        now, wall = time.monotonic(), time.time()
+        mine = {key: wall - (now - seen.read_at) for key, seen in self.recent.items()}
+        self.saved.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.saved.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                kept = json.loads(self.saved.read_text())
+            except (OSError, ValueError):
+                kept = []
+            merged: dict[OverviewRead, float] = {}
+            for entry in kept if isinstance(kept, list) else []:
+                try:
+                    merged[OverviewRead(entry["project_id"], entry["window"], entry["content_set"], entry["content_key"])] = float(entry["read_at"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+            for key, read_at in mine.items():
+                merged[key] = max(read_at, merged.get(key, read_at))
+            newest = sorted((item for item in merged.items() if wall - item[1] < RECENT_SECONDS), key=lambda item: item[1])
+            temporary = self.saved.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps([{**asdict(key), "read_at": read_at} for key, read_at in newest[-RECENT_READS:]]))
+            os.replace(temporary, self.saved)
 
     def note(self, project_id: str, window: str, content_set: str | None, content_key: str | None, built_through: str | None) -> None:
         """An overview was read (by the route, on the event loop)."""
@@ -83,7 +136,10 @@ class OverviewWarmer:
                 self._noted.clear()
                 await self._noted.wait()
                 continue
-            await asyncio.sleep(BEHIND_RETRY_SECONDS if self._behind else self.seconds)
+            if self._loaded:  # just started with an earlier run's reads: warm them now
+                self._loaded = False
+            else:
+                await asyncio.sleep(BEHIND_RETRY_SECONDS if self._behind else self.seconds)
             try:
                 behind = await self.look()
             except Exception as exc:  # noqa: BLE001  (the task must outlive any failure: try again at the next look)
@@ -153,7 +209,8 @@ async def warming_overviews(app: FastAPI) -> AsyncIterator[None]:
     if seconds <= 0:
         yield
         return
-    warmer = app.state.overview_warmer = OverviewWarmer(app, seconds)
+    warmer = app.state.overview_warmer = OverviewWarmer(app, seconds, app.state.settings.home / "api" / "overview-reads.json")
+    warmer.load()
     task = asyncio.create_task(warmer.run(), name="overview-warmer")
     try:
         yield
@@ -162,3 +219,7 @@ async def warming_overviews(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        try:
+            warmer.save()
+        except OSError as exc:  # a read-only home: the next start warms nothing, nothing else changes
+            log.warning("overview_reads_not_saved", error=str(exc)[:300])

@@ -23,6 +23,9 @@ os.environ["FEELBACK_WAREHOUSE_DATA_DIR"] = str(_WAREHOUSE.data_dir)
 # APIs started by tests record no spool backlog (ops.spool_backlog) unless a test asks for it
 # (tests/api/spool_outage.py): rows landing meanwhile would move the operations charts under comparison.
 os.environ["FEELBACK_SPOOL_BACKLOG_SECONDS"] = "0"
+# Nor do they warm overviews (ingest_api/overview_warm.py) unless a test asks: a warmer reads, at its
+# start, the overviews that earlier apps on the same home read, in the background of other tests.
+os.environ["FEELBACK_OVERVIEW_WARM_SECONDS"] = "0"
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -6,6 +6,7 @@ from what it cached (the same cache entries, the same live delta versions)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from ingest_api.stats.queries import read_watermark
 from ingest_api.stats.windows import Window, resolve
 from tests.api.ingest_support import BROWSER_UA
 from tests.api.stats_support import World, dbt_build, new_world, replicate_and_score
+from tests.polling import eventually
 from tests.pipelines.raw_events import RawEvents
 
 TIMEZONE = "Europe/Lisbon"
@@ -105,6 +107,60 @@ def test_a_build_warms_the_overviews_read_before_it(warm_world, ch):
         assert {key: tracker.latest.version for key, tracker in trackers.items()} == versions
         assert warmer.warmed >= len(WINDOWS)
     assert app.state.overview_warmer is None  # stopped with the app
+
+
+def test_the_reads_before_a_restart_are_warm_after_it(warm_world, ch):
+    """A restart empties every cache: the reads of the API's last run are kept in its home and read
+    again at start-up, before anyone asks, so the first read after a deploy is served warm."""
+    world = warm_world
+    path = f"/v1/projects/{world.project_id}/overview"
+    headers = {"Authorization": f"Bearer {world.secret_key}", "User-Agent": BROWSER_UA}
+    if read_watermark(ch) is None:  # (this test alone: the warmer reads on a build, any build)
+        first_day = (dt.datetime.now(ZoneInfo(TIMEZONE)) - dt.timedelta(days=SIGNALS + 1)).date()
+        dbt_build(world, {"min_day": first_day.isoformat(), "max_day": dt.date.today().isoformat()})
+    before = create_app(world.settings)
+    with TestClient(before, headers=headers) as owner:
+        for window in WINDOWS:
+            assert owner.get(path, params={"window": window}).status_code == 200
+    saved = json.loads((world.settings.home / "api" / "overview-reads.json").read_text())
+    assert {(read["project_id"], read["window"]) for read in saved} >= {(world.project_id, window) for window in WINDOWS}
+
+    after = create_app(world.settings)
+    with TestClient(after, headers=headers) as owner:
+        warmer = after.state.overview_warmer
+        assert {key.window for key in warmer.recent if key.project_id == world.project_id} == set(WINDOWS)
+        watermark = read_watermark(ch)
+
+        def warmed() -> dict:
+            assert getattr(after.state, "panel_rankings", None) is not None, "no overview read yet"
+            cached = {window: after.state.panel_rankings.get(rankings_key(after, world.project_id, window, watermark)) for window in WINDOWS}
+            assert all(entry is not None for entry in cached.values()), "the warmer read both overviews after the start"
+            return cached
+
+        cached = eventually(warmed, timeout=60)
+        for window in WINDOWS:
+            assert owner.get(path, params={"window": window}).status_code == 200
+            assert after.state.panel_rankings.get(rankings_key(after, world.project_id, window, watermark)) is cached[window]
+
+
+def test_a_damaged_list_of_reads_is_skipped(tmp_path):
+    from ingest_api.overview_warm import OverviewWarmer
+
+    saved = tmp_path / "overview-reads.json"
+    now = time.time()
+    saved.write_text(json.dumps([
+        {"project_id": "p1", "window": "7d", "content_set": None, "content_key": None, "read_at": now - 60},
+        {"project_id": "p2", "window": "forever", "content_set": None, "content_key": None, "read_at": now},
+        {"project_id": "p3", "window": "30d", "read_at": now},
+        {"project_id": "p4", "window": "30d", "content_set": None, "content_key": None, "read_at": now - 2 * 86400},
+        "not a read",
+    ]))  # fmt: skip
+    warmer = OverviewWarmer(app=None, seconds=30, saved=saved)
+    assert warmer.load() == 1 and [key.project_id for key in warmer.recent] == ["p1"]
+    saved.write_text("{not json")
+    assert OverviewWarmer(app=None, seconds=30, saved=saved).load() == 0
+    warmer.save()  # over the damaged file: this run's reads
+    assert [read["project_id"] for read in json.loads(saved.read_text())] == ["p1"]
 
 
 def test_no_warmer_when_the_setting_is_zero(warm_world):
