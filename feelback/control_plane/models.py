@@ -210,6 +210,8 @@ class ExportRequest(Base):
     path: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # Each change of the row (its status above all): the warehouse replicates the rows changed since its last run.
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class RecapDelivery(Base):
@@ -225,6 +227,7 @@ class RecapDelivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)  # as ExportRequest's
 
     __table_args__ = (
         # One delivery per recipient and period, so a retried or re-run recap job never mails twice.

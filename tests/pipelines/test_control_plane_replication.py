@@ -111,22 +111,37 @@ def test_a_fresh_warehouse_builds_them_empty_then_follows_status_changes(tmp_pat
             assert staging_types(ch, model) == expected, model
             assert ch.command(f"SELECT count() FROM analytics_staging.{model}") == 0
 
+        yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
         with session_scope(settings) as session:
             project_id = create_project(session, "fresh").project.id
             session.add(ExportRequest(project_id=project_id, format="csv", filters={}))
+            session.add(ExportRequest(
+                project_id=project_id, format="jsonl", filters={}, status="done", created_at=yesterday, finished_at=yesterday,
+                updated_at=yesterday,
+            ))  # fmt: skip
         monday = dt.date(2026, 11, 30)
         claim = ledger.claim(settings, project_id, Period.containing("weekly", monday), "ann@example.com")
-        replicate = lambda: control_plane_pipeline(settings).run(control_plane_source(settings.control_db_url))  # noqa: E731
-        replicate()
+
+        def replicate() -> dict[str, int]:
+            """Replicate; the rows read from each table."""
+            pipeline = control_plane_pipeline(settings)
+            pipeline.run(control_plane_source(settings.control_db_url))
+            return pipeline.last_trace.last_normalize_info.row_counts
+
+        assert replicate()["export_requests"] == 2
         assert ch.query("SELECT status FROM raw_app.recap_deliveries").result_rows == [("pending",)]
         ledger.mark_sent(settings, claim)
-        replicate()
+        read = replicate()
+        # only rows changed since the last run (less its few minutes' lag): the delivery just sent and the
+        # export made a moment ago, not yesterday's
+        assert (read.get("recap_deliveries"), read.get("export_requests")) == (1, 1), read
         _dbt(server, "run", build_dir=tmp_path / "dbt")
         delivered = ch.query(
             "SELECT status, sent_at IS NOT NULL, period_start FROM analytics_staging.stg_app__recap_deliveries"
         ).result_rows
         assert delivered == [("sent", True, monday)]
-        assert ch.query("SELECT format, status FROM analytics_staging.stg_app__export_requests").result_rows == [("csv", "pending")]
+        exports = ch.query("SELECT format, status FROM analytics_staging.stg_app__export_requests ORDER BY export_id").result_rows
+        assert exports == [("csv", "pending"), ("jsonl", "done")]
     finally:
         if ch is not None:
             ch.close()

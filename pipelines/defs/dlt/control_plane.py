@@ -2,10 +2,11 @@
 
 Projects (time zone, retention), content sets (type, per-type config, rules), recap deliveries and
 export requests (for the business dashboard) go over, each merged on its primary key, and only the
-columns listed here. Every run reads them whole: projects and sets are small, and deliveries and
-exports change status after they are created (pending, then sent or failed; retried later) with no
-column that records the change, so a cursor on ``created_at`` or ``id`` would keep a row's first
-status for ever. (An ``updated_at`` in the control plane would make them incremental.)
+columns listed here. Projects and sets are small and read whole each run. Deliveries and exports
+grow with every recap and export, and change status after they are created (pending, then sent or
+failed; retried later): a run reads the rows whose ``updated_at`` is past the last run's newest, less
+``CHANGED_LAG_SECONDS`` for a transaction that committed late (dlt's incremental cursor, its state
+kept with the pipeline; the rows read twice merge on their id).
 No personal data leaves the control plane: not a delivery's recipient or its error (relays quote
 addresses), not an export's filters (a visitor id may be one), path or error; API keys (hashes),
 recap subscriptions (e-mail addresses) and the other job tables stay out altogether. Rows deleted
@@ -31,9 +32,11 @@ REPLICATED_COLUMNS = {
         "id", "project_id", "key", "name", "signal_type", "config", "edit_window_seconds", "one_per_visitor",
         "public_stats", "created_at", "updated_at",
     ],
-    "recap_deliveries": ["id", "project_id", "period_kind", "period_start", "status", "attempts", "sent_at", "created_at"],
-    "export_requests": ["id", "project_id", "format", "status", "created_at", "finished_at"],
+    "recap_deliveries": ["id", "project_id", "period_kind", "period_start", "status", "attempts", "sent_at", "created_at", "updated_at"],
+    "export_requests": ["id", "project_id", "format", "status", "created_at", "finished_at", "updated_at"],
 }
+INCREMENTAL = {"recap_deliveries", "export_requests"}
+CHANGED_LAG_SECONDS = 300
 
 
 @dlt.source(name="control_plane")
@@ -47,6 +50,7 @@ def control_plane_source(database_url: str):
             primary_key="id",
             reflection_level="full",
             defer_table_reflect=True,
+            incremental=dlt.sources.incremental("updated_at", lag=CHANGED_LAG_SECONDS) if table in INCREMENTAL else None,
         )
 
 
