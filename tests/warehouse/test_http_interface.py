@@ -201,6 +201,33 @@ def test_session_keeps_settings_and_temporary_tables(clickhouse_server):
     other.close()
 
 
+def test_a_session_request_waits_for_the_one_before_it(clickhouse_server, base_url):
+    """A session's next request may come on another connection while the one before it still holds the
+    session (its answer sent, the session not yet let go; dbt's threads met it): it waits for it. A
+    session held past the wait (2 s) is SESSION_IS_LOCKED, as in ClickHouse."""
+    session = f"test-{uuid.uuid4()}"
+    auth = ("default", clickhouse_server.password)
+
+    def ask(query: str, answers: list) -> None:
+        with httpx.Client(base_url=base_url, auth=auth, timeout=30) as connection:  # a connection of its own
+            answers.append(connection.post("/", params={"session_id": session}, content=query))
+
+    for held, expected in (("SELECT sleep(0.5)", 200), ("SELECT sleepEachRow(1) FROM numbers(4) SETTINGS max_block_size = 1", 500)):
+        first: list = []
+        holder = threading.Thread(target=ask, args=(held, first))
+        holder.start()
+        time.sleep(0.2)  # the first request holds the session
+        second: list = []
+        ask("SELECT 1", second)
+        holder.join()
+        assert first[0].status_code == 200, first[0].text
+        assert second[0].status_code == expected, second[0].text
+        if expected == 200:
+            assert second[0].text == "1\n"
+        else:
+            assert "SESSION_IS_LOCKED" in second[0].text and second[0].headers["X-ClickHouse-Exception-Code"] == "373"
+
+
 def test_errors_are_clickhouse_exceptions_and_leave_the_client_usable(client):
     with pytest.raises(DatabaseError) as unknown:
         client.query("SELECT * FROM no_such_table_anywhere")

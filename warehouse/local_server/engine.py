@@ -26,6 +26,9 @@ from warehouse.local_server.errors import SESSION_IS_LOCKED, SESSION_NOT_FOUND, 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IDLE_POOL_SIZE = 32
+# A session's next request may arrive (on another connection) while its previous one, its answer
+# already sent, is still letting the session go: it waits this long before SESSION_IS_LOCKED.
+SESSION_WAIT_SECONDS = 2.0
 
 
 class DataDirectoryBusy(RuntimeError):
@@ -248,21 +251,33 @@ class Engine:
 
     @contextmanager
     def _session(self, session_id: str, timeout: float, check: bool) -> Iterator[EngineConnection]:
-        with self._guard:
-            self._expire_sessions()
-            session = self._sessions.get(session_id)
-            if session is None:
-                if check:
-                    raise ClickHouseError.raised(SESSION_NOT_FOUND, f"Session {session_id} not found")
-                session = self._sessions[session_id] = _Session(EngineConnection(self._path), timeout)
-            if not session.lock.acquire(blocking=False):
-                raise ClickHouseError.raised(SESSION_IS_LOCKED, f"Session {session_id} is locked by a concurrent client")
+        session = self._acquire_session(session_id, timeout, check, time.monotonic() + SESSION_WAIT_SECONDS)
         try:
             session.timeout = timeout
             yield session.connection
         finally:
             session.last_used = time.monotonic()
             session.lock.release()
+
+    def _acquire_session(self, session_id: str, timeout: float, check: bool, deadline: float) -> _Session:
+        """The session of ``session_id``, locked for this request (made when new, unless ``check``)."""
+        while True:
+            with self._guard:
+                self._expire_sessions()
+                session = self._sessions.get(session_id)
+                if session is None:
+                    if check:
+                        raise ClickHouseError.raised(SESSION_NOT_FOUND, f"Session {session_id} not found")
+                    session = self._sessions[session_id] = _Session(EngineConnection(self._path), timeout)
+                if session.lock.acquire(blocking=False):
+                    return session
+            # Held by another request: wait for it, outside the guard, until the deadline.
+            if not session.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise ClickHouseError.raised(SESSION_IS_LOCKED, f"Session {session_id} is locked by a concurrent client")
+            with self._guard:
+                if self._sessions.get(session_id) is session:
+                    return session
+            session.lock.release()  # closed (close_session=1) while we waited: look again
 
     def close_session(self, session_id: str) -> None:
         """End a session now (``close_session=1``), unless a request is still using it."""
