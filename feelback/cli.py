@@ -136,7 +136,7 @@ def up() -> None:
     from feelback.stack import run_stack
 
     settings = settings_or_exit()
-    sys.exit(run_stack(settings, lambda settings: [*apply_migrations(settings), demo_line(settings)]))
+    sys.exit(run_stack(settings, lambda settings: [*apply_migrations(settings), demo_line(settings), *demo_history_lines(settings)]))
 
 
 @app.command()
@@ -154,6 +154,22 @@ def demo_line(settings: Settings) -> str:
 
     project = ensure_demo(settings)
     return f"demo: project {project.project_id}, widgets at http://{settings.api_host}:{settings.api_port}{DEMO_PATH}"
+
+
+def demo_history_lines(settings: Settings) -> list[str]:
+    """A never-built warehouse gets the demo project's sample history before its first build."""
+    from feelback.demo import read_demo
+    from feelback.demo_history import DAYS, seed_demo_history
+    from feelback.first_build import warehouse_built
+    from warehouse.client import get_client
+
+    demo = read_demo(settings)
+    client = get_client(settings)
+    try:
+        written = 0 if demo is None or warehouse_built(client) else seed_demo_history(client, demo)
+    finally:
+        client.close()
+    return [f"demo: {written} sample signals of the last {DAYS} days, for the dashboards and the overview"] if written else []
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,7 +85,10 @@ def test_up_runs_warehouse_api_and_dagster_until_ctrl_c(tmp_path):
         assert answers(f"http://127.0.0.1:{api_port}/healthz")
         assert answers(f"http://127.0.0.1:{dagster_port}/server_info")
         http = clickhouse_connect.get_client(host="127.0.0.1", port=http_port)
-        assert http.command("SELECT count() FROM raw.feedback_events") == 0
+        # a never-built warehouse: the demo project's sample history, and nothing else, before the first build
+        seeded = re.search(r"demo: (\d+) sample signals of the last 28 days", printed)
+        assert seeded and int(seeded.group(1)) > 0, printed
+        assert http.query("SELECT uniqExact(project_id), count() FROM raw.feedback_events").result_rows == [(1, int(seeded.group(1)))]
         assert NativeClient("127.0.0.1", port=native_port).execute("SELECT 1") == [(1,)]
         # a fresh warehouse: its first build is launched through Dagster, for yesterday's partition
         assert launched.wait(120), "".join(output)[-3000:]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
+from tests.fixtures.fresh_warehouse import fresh_warehouse
 from tests.fixtures.warehouse_build import EXPORT_REQUESTS, RECAP_DELIVERIES
 from tests.pipelines.scenario import DAYS, at
 
@@ -94,18 +94,8 @@ def test_a_fresh_warehouse_builds_them_empty_then_follows_status_changes(tmp_pat
     from pipelines.defs.dlt.control_plane import control_plane_pipeline, control_plane_source
     from pipelines.defs.recaps import ledger
     from feelback.recaps.periods import Period
-    from tests.api.ingest_support import ingest_settings
-    from warehouse.client import get_client
-    from warehouse.local_server.process import ServerProcess
-    from warehouse.migrations import migrate
 
-    server = ServerProcess(data_dir=Path(tempfile.mkdtemp(prefix="fresh-", dir=tmp_path)) / "clickhouse")
-    server.start()
-    ch = None
-    try:
-        settings = ingest_settings(tmp_path / "home", clickhouse_url=server.url)
-        ch = get_client(settings)
-        migrate(ch)
+    with fresh_warehouse(tmp_path) as (server, settings, ch):
         _dbt(server, "build", build_dir=tmp_path / "dbt")  # the views and their tests, over stand-ins
         for model, expected in STAGING_TYPES.items():
             assert staging_types(ch, model) == expected, model
@@ -142,7 +132,3 @@ def test_a_fresh_warehouse_builds_them_empty_then_follows_status_changes(tmp_pat
         assert delivered == [("sent", True, monday)]
         exports = ch.query("SELECT format, status FROM analytics_staging.stg_app__export_requests ORDER BY export_id").result_rows
         assert exports == [("csv", "pending"), ("jsonl", "done")]
-    finally:
-        if ch is not None:
-            ch.close()
-        server.stop()
