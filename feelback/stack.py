@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -48,7 +49,8 @@ class Part:
         """The end of its log file, to explain why it stopped ("" when its output is ours)."""
         if self.log_file is None or not self.log_file.exists():
             return ""
-        tail = self.log_file.read_text("utf-8", "replace").splitlines()[-lines:]
+        with open(self.log_file, encoding="utf-8", errors="replace") as log:
+            tail = [line.rstrip("\n") for line in deque(log, maxlen=lines)]  # months of nightly runs: read, not kept
         return "\n".join([f"last lines of {self.log_file}:", *tail])
 
 

@@ -45,3 +45,20 @@ def test_the_relay_drops_muted_lines_and_everything_once_stopping():
     quiet.set()
     _relay(os.fdopen(read, "rb"), (), quiet, sink := io.StringIO())
     assert sink.getvalue() == ""
+
+
+def test_a_part_with_a_log_file_keeps_its_lines_there_and_shows_their_end(tmp_path):
+    from feelback.stack import Part
+
+    log = tmp_path / "logs" / "runs.log"
+    log.parent.mkdir()
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:
+        pipe.write(b"".join(b"step %d from 10.1.2.3\n" % n for n in range(50)))
+    with open(log, "a", encoding="utf-8") as sink:
+        _relay(os.fdopen(read, "rb"), (), threading.Event(), sink)
+    part = Part("dagster-code-server", [], None, {}, log_file=log)
+    tail = part.log_tail(lines=3).splitlines()
+    assert tail[0] == f"last lines of {log}:" and [line.split(" from ")[0] for line in tail[1:]] == ["step 47", "step 48", "step 49"]
+    assert "10.1.2.3" not in log.read_text()  # no address in the file either
+    assert Part("api", [], None, {}).log_tail() == ""
