@@ -169,7 +169,7 @@ def demo_history_lines(settings: Settings) -> list[str]:
         written = 0 if demo is None or warehouse_built(client) else seed_demo_history(client, demo)
     finally:
         client.close()
-    return [f"demo: {written} sample signals of the last {DAYS} days, for the dashboards and the overview"] if written else []
+    return [f"demo: {written} sample signals of the last {DAYS} days, for the dashboards and the demo page"] if written else []
 
 
 def main() -> None:

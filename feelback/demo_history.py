@@ -1,7 +1,7 @@
 """Four weeks of sample signals for the demo project, so a fresh stack has something to show.
 
-A newcomer's ``make up`` starts with an empty warehouse: the dashboards, the panel's overview and the
-recaps would all say "no results" until real signals arrive and a night passes. ``feelback up`` writes
+A newcomer's ``make up`` starts with an empty warehouse: the dashboards and the demo page's counts
+would all say "no results" until real signals arrive and a night passes. ``feelback up`` writes
 this history once, before its first warehouse build, into the demo project only (the embedded stack's
 own, never a customer's), straight into ``raw.feedback_events`` as an import would: creates on every
 demo set, some edits and revokes, a few bots, and messages with tags, form fields and a clear
