@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.api.ingest_support import ApiProcess, ingest_settings, seed_project
 from tests.fixtures.smtp import smtp_controller
 from tests.panel.panel_support import ADMIN_TOKEN, PolicyWatchingBrowser, require_built_panel
-
-
-# The machine running the suite may be busy: wait up to 10 s for what the panel shows (5 s by default).
-expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
