@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from feelback.demo import DEMO_SETS, Demo
 from feelback.domain import DEFAULT_REACTIONS
+from warehouse.raw_events import COLUMNS, TABLE
 
 DAYS = 28
 SEED = 2026
@@ -34,11 +35,6 @@ MESSAGES = [
     ("The API page is confusing and the examples are broken.", "bug"),
     ("Nice and fast. Exactly what I needed.", "praise"),
 ]
-COLUMNS = [
-    "event_id", "idempotency_key", "project_id", "content_set", "content_key", "signal_id", "operation",
-    "signal_type", "value", "rating_scale", "reaction", "message", "tags", "contact_email", "form_fields",
-    "visitor_id", "is_bot", "occurred_at", "received_at",
-]  # fmt: skip
 
 
 def _value(rng: random.Random, signal_type: str, page: str) -> dict:
@@ -106,5 +102,5 @@ def seed_demo_history(client: Client, demo: Demo, today: dt.date | None = None) 
     if int(has_events):
         return 0
     rows = history(demo.project_id, today or dt.datetime.now(dt.UTC).date())
-    client.insert("raw.feedback_events", rows, column_names=COLUMNS)
+    client.insert(TABLE, rows, column_names=list(COLUMNS))
     return len(rows)

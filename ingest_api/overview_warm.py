@@ -77,19 +77,10 @@ class OverviewWarmer:
 
     def load(self) -> int:
         """The reads the API's earlier run kept (``save``), with their ages; how many."""
-        try:
-            entries = json.loads(self.saved.read_text()) if self.saved else []
-        except (OSError, ValueError):
-            return 0
         now, wall = time.monotonic(), time.time()
-        for entry in entries if isinstance(entries, list) else []:
-            try:
-                key = OverviewRead(entry["project_id"], Window(entry["window"]).value, entry["content_set"], entry["content_key"])
-                age = wall - float(entry["read_at"])
-            except (KeyError, TypeError, ValueError):
-                continue  # a hand-edited or older file: what cannot be read is skipped
-            if 0 <= age < RECENT_SECONDS:
-                self.recent[key] = Seen(now - age, None)
+        for key, read_at in _saved_reads(self.saved):
+            if 0 <= wall - read_at < RECENT_SECONDS:
+                self.recent[key] = Seen(now - (wall - read_at), None)
         self.recent = OrderedDict(sorted(self.recent.items(), key=lambda item: item[1].read_at)[-RECENT_READS:])
         self._loaded = bool(self.recent)
         return len(self.recent)
@@ -103,16 +94,7 @@ class OverviewWarmer:
         self.saved.parent.mkdir(parents=True, exist_ok=True)
         with open(self.saved.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                kept = json.loads(self.saved.read_text())
-            except (OSError, ValueError):
-                kept = []
-            merged: dict[OverviewRead, float] = {}
-            for entry in kept if isinstance(kept, list) else []:
-                try:
-                    merged[OverviewRead(entry["project_id"], entry["window"], entry["content_set"], entry["content_key"])] = float(entry["read_at"])
-                except (KeyError, TypeError, ValueError):
-                    continue
+            merged = dict(_saved_reads(self.saved))
             for key, read_at in mine.items():
                 merged[key] = max(read_at, merged.get(key, read_at))
             newest = sorted((item for item in merged.items() if wall - item[1] < RECENT_SECONDS), key=lambda item: item[1])
@@ -200,6 +182,23 @@ class OverviewWarmer:
 
 
 _GONE = object()
+
+
+def _saved_reads(path: Path | None) -> list[tuple[OverviewRead, float]]:
+    """The reads kept in ``path`` with their wall-clock times; what cannot be read (a damaged or
+    hand-edited file, an unknown window) is skipped."""
+    try:
+        entries = json.loads(path.read_text()) if path else []
+    except (OSError, ValueError):
+        return []
+    reads = []
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            key = OverviewRead(entry["project_id"], Window(entry["window"]).value, entry["content_set"], entry["content_key"])
+            reads.append((key, float(entry["read_at"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return reads
 
 
 @contextlib.asynccontextmanager

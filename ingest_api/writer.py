@@ -36,15 +36,10 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_api.spool import Segment, Spool, SpoolBusy
 from ingest_api.spool_backlog import BacklogRecorder
+from warehouse.raw_events import COLUMNS, TABLE
 
 log = structlog.get_logger(__name__)
 
-TABLE = "raw.feedback_events"
-COLUMNS = (
-    "event_id", "idempotency_key", "project_id", "content_set", "content_key", "signal_id", "operation",
-    "signal_type", "value", "rating_scale", "reaction", "message", "tags", "contact_email", "form_fields",
-    "visitor_id", "is_bot", "occurred_at", "received_at",
-)  # fmt: skip
 INSERT_SETTINGS = {
     "input_format_skip_unknown_fields": 1,
     "date_time_input_format": "basic",

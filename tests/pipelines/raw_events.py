@@ -7,11 +7,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-COLUMNS = [
-    "event_id", "idempotency_key", "project_id", "content_set", "content_key", "signal_id", "operation",
-    "signal_type", "value", "rating_scale", "reaction", "message", "tags", "contact_email", "form_fields",
-    "visitor_id", "is_bot", "occurred_at", "received_at",
-]
+from warehouse.raw_events import COLUMNS
 
 
 def at(text: str) -> dt.datetime:
@@ -56,7 +52,7 @@ class RawEvents:
 
     def insert(self, client) -> None:
         if self.rows:
-            client.insert("raw.feedback_events", self.rows, column_names=COLUMNS)
+            client.insert("raw.feedback_events", self.rows, column_names=list(COLUMNS))
         self.rows = []
 
 
